@@ -1,0 +1,354 @@
+// Package httpcache is a response cache for GET and HEAD routes, as Gin
+// middleware over a cache.Tiered. It keys responses by data release, path,
+// canonical query, format and encoding; serves them with strong ETags,
+// Cache-Control, Last-Modified and Vary; answers If-None-Match and
+// If-Modified-Since with 304; and compresses large bodies with gzip once, when
+// they are stored. The handlers below it write ordinary responses and never
+// learn whether they were cached.
+package httpcache
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/krimstat/krimstat/cache"
+	"github.com/redis/go-redis/v9"
+)
+
+// Config configures the cache tiers and the middleware. The zero value is not
+// useful; start from DefaultConfig.
+type Config struct {
+	Enabled       bool          // serve through the cache at all (KRIMSTAT_CACHE)
+	LocalEnabled  bool          // keep responses in process memory (KRIMSTAT_CACHE_LOCAL)
+	LocalMaxBytes int64         // bound of the in-process tier (KRIMSTAT_CACHE_MB)
+	TTL           time.Duration // life of an entry in either tier (KRIMSTAT_CACHE_TTL)
+	RedisTimeout  time.Duration // deadline of one Redis call (KRIMSTAT_REDIS_TIMEOUT)
+	RedisPrefix   string        // prefix of every Redis key
+	MaxAge        time.Duration // max-age of Cache-Control, whole seconds (KRIMSTAT_MAX_AGE)
+	CompressMin   int           // smallest body worth compressing, in bytes
+
+	// ListParams names the query parameters whose values are lists, for
+	// which region=NO,SE and region=NO&region=SE mean the same; nil treats
+	// every parameter as one.
+	ListParams []string
+
+	// Revision is folded into every key and ETag. Set it to the build's
+	// version, so that a release of the code that changes a representation
+	// changes its ETag too.
+	Revision string
+}
+
+// DefaultConfig returns the defaults: everything on, 64 MiB in process, one
+// hour in the tiers, 50 ms per Redis call, five minutes for clients,
+// compression from 1 KiB.
+func DefaultConfig() Config {
+	return Config{
+		Enabled:       true,
+		LocalEnabled:  true,
+		LocalMaxBytes: 64 << 20,
+		TTL:           time.Hour,
+		RedisTimeout:  50 * time.Millisecond,
+		RedisPrefix:   "krimstat:http:",
+		MaxAge:        300 * time.Second,
+		CompressMin:   1024,
+	}
+}
+
+// Validate returns an error naming the first setting out of range.
+func (c Config) Validate() error {
+	switch {
+	case c.LocalEnabled && c.LocalMaxBytes <= 0:
+		return fmt.Errorf("httpcache: local size %d: must be positive", c.LocalMaxBytes)
+	case c.TTL <= 0:
+		return fmt.Errorf("httpcache: ttl %s: must be positive", c.TTL)
+	case c.RedisTimeout <= 0:
+		return fmt.Errorf("httpcache: redis timeout %s: must be positive", c.RedisTimeout)
+	case c.MaxAge < 0:
+		return fmt.Errorf("httpcache: max age %s: must not be negative", c.MaxAge)
+	case c.CompressMin < 0:
+		return fmt.Errorf("httpcache: compression threshold %d: must not be negative", c.CompressMin)
+	}
+	return nil
+}
+
+// NewTiered builds the tiers cfg asks for: a local one when LocalEnabled, a
+// Redis one on client when client is not nil. The caller closes the result,
+// and client after it. It returns an error for an invalid cfg.
+func NewTiered(cfg Config, client *redis.Client, logger *slog.Logger) (*cache.Tiered, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	var local, shared cache.Cache
+	if cfg.LocalEnabled {
+		l, err := cache.NewLocal(cfg.LocalMaxBytes, cfg.TTL)
+		if err != nil {
+			return nil, err
+		}
+		local = l
+	}
+	if client != nil {
+		shared = cache.NewRedis(client, cfg.RedisPrefix, cfg.RedisTimeout, logger)
+	}
+	return cache.NewTiered(local, shared, cfg.TTL), nil
+}
+
+// ReleaseFunc returns the id and publication time of the data release that a
+// request is served from. It runs on every request, so it must be cheap (an
+// in-memory read). A zero time omits Last-Modified.
+type ReleaseFunc func(ctx context.Context) (id string, modified time.Time, err error)
+
+// Values of the X-Cache response header: the tier that answered, or a 304
+// decided from the ETag alone without looking anything up.
+const (
+	HitLocal = "HIT-LOCAL"
+	HitRedis = "HIT-REDIS"
+	Miss     = "MISS"
+	HitETag  = "HIT-ETAG"
+)
+
+// errUncacheable ends a computation whose response is not to be stored.
+var errUncacheable = errors.New("httpcache: response not cacheable")
+
+type middleware struct {
+	cfg     Config
+	tier    *cache.Tiered
+	release ReleaseFunc
+	logger  *slog.Logger
+	isList  func(string) bool
+
+	// Header values that are the same on every response, built once.
+	cacheControl []string
+	vary         []string
+}
+
+// New returns middleware that serves GET and HEAD requests through tier;
+// other methods pass through untouched. release names the data release of each
+// request; when it fails, or the query is malformed or names an unknown
+// format, the request is served uncached. With cfg.Enabled false, or a nil
+// tier, the middleware does nothing.
+//
+// Put it on the group of cacheable routes (not on /healthz or /readyz), after
+// recovery and request-id middleware. A route that answers HEAD must run the
+// same handler as its GET, since both share entries. Only 200 responses are
+// stored, with the headers Content-Type, Content-Disposition,
+// Content-Encoding, Content-Language, Link and X-Krimstat-*; a handler can
+// opt out of storage with "Cache-Control: no-store".
+func New(cfg Config, tier *cache.Tiered, release ReleaseFunc, logger *slog.Logger) gin.HandlerFunc {
+	if !cfg.Enabled || tier == nil {
+		return func(c *gin.Context) { c.Next() }
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	m := &middleware{
+		cfg:          cfg,
+		tier:         tier,
+		release:      release,
+		logger:       logger,
+		cacheControl: []string{"public, max-age=" + strconv.Itoa(int(cfg.MaxAge/time.Second))},
+		vary:         []string{"Accept, Accept-Encoding"},
+	}
+	if cfg.ListParams != nil {
+		lists := slices.Clone(cfg.ListParams)
+		m.isList = func(name string) bool { return slices.Contains(lists, name) }
+	}
+	return m.serve
+}
+
+func (m *middleware) serve(c *gin.Context) {
+	r := c.Request
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		c.Next()
+		return
+	}
+	ctx := r.Context()
+	releaseID, modified, err := m.release(ctx)
+	if err != nil {
+		m.logger.WarnContext(ctx, "response cache bypassed: no release", "err", err)
+		c.Next()
+		return
+	}
+	query, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		c.Next()
+		return
+	}
+	format, ok := Negotiate(query, r.Header.Get("Accept"))
+	if !ok {
+		c.Next()
+		return
+	}
+	gz := AcceptsGzip(r.Header.Get("Accept-Encoding"))
+	key := Key(m.cfg.Revision, releaseID, r.URL.EscapedPath(), CanonicalQuery(query, m.isList), format, gz)
+	etag := ETag(key)
+
+	// A listed tag proves the client holds this very key's 200 response, and
+	// a key's response never changes: answer without looking anything up.
+	inm := r.Header.Get("If-None-Match")
+	if inm != "" && !isStar(inm) && matchesETag(inm, etag) {
+		m.notModified(c, etag, modified, HitETag)
+		return
+	}
+
+	var captured *capture
+	val, src, err := m.tier.Get(ctx, key, func(ctx context.Context) ([]byte, error) {
+		captured = m.run(c)
+		if captured.status != http.StatusOK || noStore(captured.header) {
+			return nil, errUncacheable
+		}
+		return m.entryOf(captured, gz).encode(), nil
+	})
+	if err != nil {
+		if captured != nil {
+			m.replay(c, captured)
+			return
+		}
+		// Another request computed this key and got a response that is
+		// not shared (an error, say): compute this one afresh.
+		c.Next()
+		return
+	}
+	e, err := decodeEntry(val)
+	if err != nil {
+		m.logger.ErrorContext(ctx, "response cache entry unreadable", "key", key, "err", err)
+		c.Next()
+		return
+	}
+
+	xcache := Miss
+	switch src {
+	case cache.SourceLocal:
+		xcache = HitLocal
+	case cache.SourceRedis:
+		xcache = HitRedis
+	}
+	if (inm != "" && isStar(inm)) || (inm == "" && notModifiedSince(r, modified)) {
+		m.notModified(c, etag, modified, xcache)
+		return
+	}
+	h := c.Writer.Header()
+	for _, kv := range e.header {
+		h[kv[0]] = append(h[kv[0]], kv[1])
+	}
+	h["Content-Length"] = []string{strconv.Itoa(len(e.body))}
+	m.validators(h, etag, modified, xcache)
+	c.Status(http.StatusOK)
+	if r.Method == http.MethodHead {
+		c.Writer.WriteHeaderNow()
+	} else {
+		_, _ = c.Writer.Write(e.body)
+	}
+	c.Abort()
+}
+
+// run runs the rest of the chain into a capture, restoring the real writer
+// even when a handler panics.
+func (m *middleware) run(c *gin.Context) *capture {
+	w := c.Writer
+	cw := newCapture(w)
+	c.Writer = cw
+	defer func() { c.Writer = w }()
+	c.Next()
+	return cw
+}
+
+// entryOf turns a captured 200 response into an entry, gzipping its body when
+// the client accepts it, it is large enough, and the handler did not encode
+// it already.
+func (m *middleware) entryOf(w *capture, gz bool) entry {
+	var e entry
+	for name, values := range w.header {
+		if keptHeader(name) {
+			for _, v := range values {
+				e.header = append(e.header, [2]string{name, v})
+			}
+		}
+	}
+	// Sorted fields make the encoding, and so the Redis value, one per response.
+	slices.SortStableFunc(e.header, func(a, b [2]string) int { return strings.Compare(a[0], b[0]) })
+	e.body = w.body.Bytes()
+	if !gz || len(e.body) < m.cfg.CompressMin || w.header.Get("Content-Encoding") != "" {
+		return e
+	}
+	var buf bytes.Buffer
+	buf.Grow(len(e.body) / 4)
+	zw := gzip.NewWriter(&buf)
+	_, _ = zw.Write(e.body) // A bytes.Buffer does not fail.
+	_ = zw.Close()
+	if buf.Len() >= len(e.body) {
+		return e
+	}
+	e.body = buf.Bytes()
+	e.header = append(e.header, [2]string{"Content-Encoding", "gzip"})
+	slices.SortStableFunc(e.header, func(a, b [2]string) int { return strings.Compare(a[0], b[0]) })
+	return e
+}
+
+// replay sends a captured response that was not stored as the handler wrote it.
+func (m *middleware) replay(c *gin.Context, w *capture) {
+	h := c.Writer.Header()
+	for name, values := range w.header {
+		h[name] = values
+	}
+	c.Status(w.status)
+	if c.Request.Method == http.MethodHead || !w.written {
+		c.Writer.WriteHeaderNow()
+	} else {
+		_, _ = c.Writer.Write(w.body.Bytes())
+	}
+	c.Abort()
+}
+
+func (m *middleware) validators(h http.Header, etag string, modified time.Time, xcache string) {
+	h["Etag"] = []string{etag}
+	h["Cache-Control"] = m.cacheControl
+	h["Vary"] = m.vary
+	if !modified.IsZero() {
+		h["Last-Modified"] = []string{modified.UTC().Format(http.TimeFormat)}
+	}
+	h["X-Cache"] = []string{xcache}
+}
+
+func (m *middleware) notModified(c *gin.Context, etag string, modified time.Time, xcache string) {
+	m.validators(c.Writer.Header(), etag, modified, xcache)
+	c.Status(http.StatusNotModified)
+	c.Writer.WriteHeaderNow()
+	c.Abort()
+}
+
+// notModifiedSince reports whether If-Modified-Since holds a date at or after
+// the release's. RFC 9110 section 13.1.3 has it evaluated only without
+// If-None-Match, which the caller checks.
+func notModifiedSince(r *http.Request, modified time.Time) bool {
+	ims := r.Header.Get("If-Modified-Since")
+	if ims == "" || modified.IsZero() {
+		return false
+	}
+	t, err := http.ParseTime(ims)
+	if err != nil {
+		return false
+	}
+	return !modified.Truncate(time.Second).After(t)
+}
+
+func noStore(h http.Header) bool {
+	for _, v := range h.Values("Cache-Control") {
+		for d := range strings.SplitSeq(v, ",") {
+			if d = strings.ToLower(strings.TrimSpace(d)); d == "no-store" || d == "private" {
+				return true
+			}
+		}
+	}
+	return false
+}

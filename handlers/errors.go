@@ -1,0 +1,117 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/krimstat/krimstat/store"
+)
+
+// problemBase prefixes the type URIs of Krimstat's problems. Each type is
+// documented at that address in the README's error section.
+const problemBase = "https://krimstat.no/problems/"
+
+// Problem is an RFC 9457 problem details object.
+type Problem struct {
+	Type      string `json:"type" example:"https://krimstat.no/problems/invalid-parameter"`
+	Title     string `json:"title" example:"Invalid parameter"`
+	Status    int    `json:"status" example:"400"`
+	Detail    string `json:"detail" example:"from: period \"20x9\": want YYYY, YYYY-H1, YYYY-T1, YYYY-Q1 or YYYY-MM"`
+	Instance  string `json:"instance,omitempty" example:"/v1/observations?from=20x9"`
+	Parameter string `json:"parameter,omitempty" example:"from"`
+	RequestID string `json:"request_id,omitempty" example:"6f1c2a8e9b7d4c3a"`
+} // @name Problem
+
+// paramError is a bad query parameter: its name and what is wrong.
+type paramError struct {
+	param string
+	msg   string
+}
+
+func (e *paramError) Error() string { return e.param + ": " + e.msg }
+
+// Unwrap makes every parameter error a store.ErrInvalid.
+func (e *paramError) Unwrap() error { return store.ErrInvalid }
+
+func badParam(param, format string, a ...any) error {
+	return &paramError{param: param, msg: fmt.Sprintf(format, a...)}
+}
+
+// errNotAcceptable is returned when no representation fits the request.
+var errNotAcceptable = errors.New("not acceptable")
+
+// errRouteNotFound is the error behind 404s for paths no route serves.
+var errRouteNotFound = errors.New("no such route")
+
+// errMethodNotAllowed is the error behind 405s.
+var errMethodNotAllowed = errors.New("method not allowed")
+
+// errNotReady is the error behind a failed readiness check.
+var errNotReady = errors.New("not ready")
+
+// problemKinds maps errors to problems, walked in order with errors.Is.
+// It is the one place where errors become HTTP statuses.
+var problemKinds = []struct {
+	err    error
+	status int
+	slug   string
+	title  string
+}{
+	{errNotReady, http.StatusServiceUnavailable, "not-ready", "Not ready"},
+	{errRouteNotFound, http.StatusNotFound, "route-not-found", "No such route"},
+	{errMethodNotAllowed, http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed"},
+	{errNotAcceptable, http.StatusNotAcceptable, "not-acceptable", "Not acceptable"},
+	{store.ErrNotFound, http.StatusNotFound, "not-found", "Not found"},
+	{store.ErrInvalid, http.StatusBadRequest, "invalid-parameter", "Invalid parameter"},
+	{store.ErrUnavailable, http.StatusServiceUnavailable, "unavailable", "Service unavailable"},
+	{context.DeadlineExceeded, http.StatusServiceUnavailable, "timeout", "Request timed out"},
+}
+
+// retryAfterSeconds is sent with 503s: the store is expected back soon.
+const retryAfterSeconds = "5"
+
+// writeError renders err as problem+json. Errors outside the table are
+// logged with the request id and shown to the client only as an internal
+// error, so no internal detail leaks.
+func writeError(c *gin.Context, log *slog.Logger, err error) {
+	p := Problem{
+		Type:      problemBase + "internal-error",
+		Title:     "Internal error",
+		Status:    http.StatusInternalServerError,
+		Detail:    "internal error; quote the request id when reporting it",
+		Instance:  c.Request.URL.RequestURI(),
+		RequestID: requestID(c),
+	}
+	matched := false
+	for _, k := range problemKinds {
+		if errors.Is(err, k.err) {
+			p.Type, p.Title, p.Status, p.Detail = problemBase+k.slug, k.title, k.status, err.Error()
+			matched = true
+			break
+		}
+	}
+	var pe *paramError
+	if errors.As(err, &pe) {
+		p.Parameter = pe.param
+	}
+	if !matched || p.Status >= 500 {
+		log.ErrorContext(c.Request.Context(), "request failed", "err", err, "status", p.Status,
+			"path", c.Request.URL.Path, "request_id", p.RequestID)
+	}
+	if p.Status == http.StatusServiceUnavailable {
+		c.Header("Retry-After", retryAfterSeconds)
+	}
+	writeProblem(c, p)
+}
+
+// writeProblem sends a problem body with its content type.
+func writeProblem(c *gin.Context, p Problem) {
+	c.Header("Cache-Control", "no-store")
+	c.Render(p.Status, problemRender{p})
+	c.Abort()
+}

@@ -1,0 +1,152 @@
+package handlers
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/krimstat/krimstat/store"
+)
+
+// Handler serves the API. Its methods are the route handlers; Routes wires
+// them with the middleware.
+type Handler struct {
+	store   store.Store
+	log     *slog.Logger
+	openapi []byte // the OpenAPI 3 document served at /openapi.json
+}
+
+// New returns a Handler reading from s. openapiJSON is the OpenAPI 3
+// document to serve at /openapi.json.
+func New(s store.Store, log *slog.Logger, openapiJSON []byte) *Handler {
+	return &Handler{store: s, log: log, openapi: openapiJSON}
+}
+
+// Links holds the URLs of a list response, relative to the API's origin.
+type Links struct {
+	Self string `json:"self" example:"/v1/observations?offence=sex-purchase&limit=100"`
+	Next string `json:"next,omitempty" example:"/v1/observations?cursor=eyJyIjoi...&limit=100"`
+} // @name Links
+
+// Meta describes the data a response comes from.
+type Meta struct {
+	Release string `json:"release" example:"20250414-3da80bd7"`
+	Count   int    `json:"count" example:"2"`
+} // @name Meta
+
+// releaseHeader names the release a response comes from.
+const releaseHeader = "X-Krimstat-Release"
+
+// releaseFor resolves the release a request reads: the release parameter,
+// or the current release. Every response says which one it used.
+func (h *Handler) releaseFor(c *gin.Context, q query) (store.Release, error) {
+	id, err := q.one("release")
+	if err != nil {
+		return store.Release{}, err
+	}
+	ctx := c.Request.Context()
+	var rel store.Release
+	if id == "" {
+		rel, err = h.store.CurrentRelease(ctx)
+	} else {
+		rel, err = h.store.Release(ctx, id)
+	}
+	if err != nil {
+		return store.Release{}, err
+	}
+	c.Header(releaseHeader, rel.ID)
+	return rel, nil
+}
+
+// writeJSON sends v as JSON without HTML escaping: "<5" stays "<5".
+func writeJSON(c *gin.Context, v any) {
+	c.PureJSON(http.StatusOK, v)
+}
+
+// table is a list rendered as CSV: a header row and rows of fields.
+type table struct {
+	name   string // file name stem, e.g. krimstat-observations
+	header []string
+	rows   [][]string
+}
+
+// writeCSV sends an RFC 4180 CSV (CRLF line ends, quoted where needed,
+// header row first).
+func writeCSV(c *gin.Context, t table) {
+	c.Header("Content-Type", "text/csv; charset=utf-8; header=present")
+	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.csv"`, t.name))
+	c.Status(http.StatusOK)
+	w := csv.NewWriter(c.Writer)
+	w.UseCRLF = true
+	_ = w.Write(t.header)
+	_ = w.WriteAll(t.rows) // WriteAll flushes; a write error means the client went away
+}
+
+// selfLink is the request's own path and query.
+func selfLink(c *gin.Context) string { return c.Request.URL.RequestURI() }
+
+// withParam returns the request's path and query with one parameter set.
+func withParam(c *gin.Context, name, value string) string {
+	u := *c.Request.URL
+	v := u.Query()
+	v.Set(name, value)
+	u.RawQuery = v.Encode()
+	return (&url.URL{Path: u.Path, RawQuery: u.RawQuery}).RequestURI()
+}
+
+// fail renders err as a problem; it is the handlers' one error exit.
+func (h *Handler) fail(c *gin.Context, err error) { writeError(c, h.log, err) }
+
+// knownIDs checks that each id in ids is one of valid, so a misspelt filter
+// value is an error instead of an empty result.
+func knownIDs(param string, ids []string, valid map[string]bool, list string) error {
+	for _, id := range ids {
+		if !valid[id] {
+			return badParam(param, "unknown %s %q; see %s", param, id, list)
+		}
+	}
+	return nil
+}
+
+// catalogue is the set of ids of one release, for validating filters.
+type catalogue struct {
+	offences, regions, measures, sources map[string]bool
+	sourceList                           []store.Source
+}
+
+func (h *Handler) catalogue(ctx context.Context, rel string) (catalogue, error) {
+	cat := catalogue{offences: map[string]bool{}, regions: map[string]bool{}, measures: map[string]bool{}, sources: map[string]bool{}}
+	offs, err := h.store.Offences(ctx, rel)
+	if err != nil {
+		return cat, err
+	}
+	for _, o := range offs {
+		cat.offences[o.ID] = true
+	}
+	regs, err := h.store.Regions(ctx, rel, store.RegionFilter{})
+	if err != nil {
+		return cat, err
+	}
+	for _, r := range regs {
+		cat.regions[r.ID] = true
+	}
+	ms, err := h.store.Measures(ctx, rel)
+	if err != nil {
+		return cat, err
+	}
+	for _, m := range ms {
+		cat.measures[m.ID] = true
+	}
+	if cat.sourceList, err = h.store.Sources(ctx, rel); err != nil {
+		return cat, err
+	}
+	for _, s := range cat.sourceList {
+		cat.sources[s.ID] = true
+	}
+	return cat, nil
+}

@@ -1,0 +1,59 @@
+package handlers
+
+import (
+	"github.com/gin-gonic/gin"
+
+	"github.com/krimstat/krimstat/store"
+)
+
+// MeasureList is the response of GET /v1/measures.
+type MeasureList struct {
+	Data  []store.Measure `json:"data"`
+	Links Links           `json:"links"`
+	Meta  Meta            `json:"meta"`
+} // @name MeasureList
+
+// listMeasures godoc
+//
+//	@Summary		List measures
+//	@Description	What observations count, with units: reported offences, persons reported, presumed victims, UNODC's detected victims, persons prosecuted and convicted, and Eurostat's published rate per 100,000. Two measures are never mixed in one series.
+//	@Tags			metadata
+//	@ID				listMeasures
+//	@Produce		json
+//	@Produce		text/csv
+//	@Param			format	query		string	false	"Representation (default json)"	Enums(json, csv)
+//	@Param			release	query		string	false	"Release id (default: the current release)"
+//	@Success		200		{object}	MeasureList
+//	@Failure		400,404,406	{object}	Problem
+//	@Router			/v1/measures [get]
+func (h *Handler) listMeasures(c *gin.Context) {
+	q, err := parseQuery(c.Request.URL.RawQuery, "format", "release")
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	format, err := q.format(c.GetHeader("Accept"), formatJSON, formatCSV)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	rel, err := h.releaseFor(c, q)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	ms, err := h.store.Measures(c.Request.Context(), rel.ID)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	if format == formatCSV {
+		t := table{name: "krimstat-measures", header: []string{"id", "unit", "name_en", "name_nb", "definition_en"}}
+		for _, m := range ms {
+			t.rows = append(t.rows, []string{m.ID, m.Unit, m.Name.EN, m.Name.NB, m.Definition.EN})
+		}
+		writeCSV(c, t)
+		return
+	}
+	writeJSON(c, MeasureList{Data: ms, Links: Links{Self: selfLink(c)}, Meta: Meta{Release: rel.ID, Count: len(ms)}})
+}

@@ -1,0 +1,102 @@
+package handlers
+
+import (
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/krimstat/krimstat/store"
+)
+
+// OffenceList is the response of GET /v1/offences.
+type OffenceList struct {
+	Data  []store.Offence `json:"data"`
+	Links Links           `json:"links"`
+	Meta  Meta            `json:"meta"`
+} // @name OffenceList
+
+// OffenceItem is the response of GET /v1/offences/{id}.
+type OffenceItem struct {
+	Data store.Offence `json:"data"`
+	Meta Meta          `json:"meta"`
+} // @name OffenceItem
+
+// listOffences godoc
+//
+//	@Summary		List offences
+//	@Description	Every offence Krimstat counts: Krimstat's own (sex-purchase, human-trafficking, pimping and their breakdowns such as human-trafficking/aggravated) and the Eurostat ICCS categories (iccs/0302, ...), with names in English and Norwegian, legal basis with validity dates, and definitions.
+//	@Tags			metadata
+//	@ID				listOffences
+//	@Produce		json
+//	@Produce		text/csv
+//	@Param			format	query		string	false	"Representation (default json; or use the Accept header)"	Enums(json, csv)
+//	@Param			release	query		string	false	"Release id (default: the current release)"
+//	@Success		200		{object}	OffenceList
+//	@Failure		400,404,406	{object}	Problem
+//	@Router			/v1/offences [get]
+func (h *Handler) listOffences(c *gin.Context) {
+	q, err := parseQuery(c.Request.URL.RawQuery, "format", "release")
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	format, err := q.format(c.GetHeader("Accept"), formatJSON, formatCSV)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	rel, err := h.releaseFor(c, q)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	offs, err := h.store.Offences(c.Request.Context(), rel.ID)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	if format == formatCSV {
+		t := table{name: "krimstat-offences", header: []string{"id", "parent", "classification", "code", "name_en", "name_nb", "legal_basis", "definition_en"}}
+		for _, o := range offs {
+			var basis []string
+			for _, b := range o.LegalBasis {
+				basis = append(basis, strings.TrimSpace(b.Law+" "+b.Section+" "+b.ValidFrom+".."+b.ValidTo))
+			}
+			t.rows = append(t.rows, []string{o.ID, o.Parent, o.Classification, o.Code, o.Name.EN, o.Name.NB, strings.Join(basis, "; "), o.Definition.EN})
+		}
+		writeCSV(c, t)
+		return
+	}
+	writeJSON(c, OffenceList{Data: offs, Links: Links{Self: selfLink(c)}, Meta: Meta{Release: rel.ID, Count: len(offs)}})
+}
+
+// getOffence godoc
+//
+//	@Summary		Get an offence
+//	@Description	One offence by id. Ids of breakdowns contain a slash (human-trafficking/aggravated, iccs/0302); write it as is.
+//	@Tags			metadata
+//	@ID				getOffence
+//	@Produce		json
+//	@Param			id		path		string	true	"Offence id"	example(sex-purchase)
+//	@Param			release	query		string	false	"Release id (default: the current release)"
+//	@Success		200		{object}	OffenceItem
+//	@Failure		400,404	{object}	Problem
+//	@Router			/v1/offences/{id} [get]
+func (h *Handler) getOffence(c *gin.Context) {
+	q, err := parseQuery(c.Request.URL.RawQuery, "release")
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	rel, err := h.releaseFor(c, q)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	o, err := h.store.Offence(c.Request.Context(), rel.ID, strings.TrimPrefix(c.Param("id"), "/"))
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	writeJSON(c, OffenceItem{Data: o, Meta: Meta{Release: rel.ID, Count: 1}})
+}

@@ -1,0 +1,112 @@
+package handlers
+
+import (
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/krimstat/krimstat/store"
+)
+
+// PopulationList is the response of GET /v1/population.
+type PopulationList struct {
+	Data  []store.PopulationFigure `json:"data"`
+	Links Links                    `json:"links"`
+	Meta  PopulationMeta           `json:"meta"`
+} // @name PopulationList
+
+// PopulationMeta describes a population response.
+type PopulationMeta struct {
+	Release string         `json:"release" example:"20250414-3da80bd7"`
+	Count   int            `json:"count" example:"2"`
+	Sources []store.Source `json:"sources"`
+} // @name PopulationMeta
+
+// listPopulation godoc
+//
+//	@Summary		List population figures
+//	@Description	Population on 1 January by region, as published (Norway: Statistics Norway table 07459). These are the denominators Krimstat uses for rates; none is estimated.
+//	@Tags			data
+//	@ID				listPopulation
+//	@Produce		json
+//	@Produce		text/csv
+//	@Param			region	query		[]string	false	"Region ids"	collectionFormat(csv)	example(NO)
+//	@Param			from	query		string		false	"First year (figures dated on or after its start)"	example(2009)
+//	@Param			to		query		string		false	"Last year (figures dated on or before its end)"	example(2010)
+//	@Param			format	query		string		false	"Representation (default json)"	Enums(json, csv)
+//	@Param			release	query		string		false	"Release id (default: the current release)"
+//	@Success		200		{object}	PopulationList
+//	@Failure		400,404,406	{object}	Problem
+//	@Router			/v1/population [get]
+func (h *Handler) listPopulation(c *gin.Context) {
+	q, err := parseQuery(c.Request.URL.RawQuery, "region", "from", "to", "format", "release")
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	var f store.PopulationFilter
+	if f.Regions, err = q.list("region"); err != nil {
+		h.fail(c, err)
+		return
+	}
+	from, err := q.period("from")
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	to, err := q.period("to")
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	if from != nil {
+		f.From = from.Start()
+	}
+	if to != nil {
+		f.To = to.End()
+	}
+	format, err := q.format(c.GetHeader("Accept"), formatJSON, formatCSV)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	rel, err := h.releaseFor(c, q)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	cat, err := h.catalogue(ctx, rel.ID)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	if err := knownIDs("region", f.Regions, cat.regions, "/v1/regions"); err != nil {
+		h.fail(c, err)
+		return
+	}
+	pop, err := h.store.Population(ctx, rel.ID, f)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	used := map[string]bool{}
+	for _, p := range pop {
+		used[p.Source] = true
+	}
+	sources := []store.Source{}
+	for _, s := range cat.sourceList {
+		if used[s.ID] {
+			sources = append(sources, s)
+		}
+	}
+	if format == formatCSV {
+		t := table{name: "krimstat-population", header: []string{"region", "date", "value", "source", "locator"}}
+		for _, p := range pop {
+			t.rows = append(t.rows, []string{p.Region, p.Date, strconv.FormatFloat(p.Value, 'f', -1, 64), p.Source, p.Locator})
+		}
+		writeCSV(c, t)
+		return
+	}
+	writeJSON(c, PopulationList{Data: pop, Links: Links{Self: selfLink(c)}, Meta: PopulationMeta{Release: rel.ID, Count: len(pop), Sources: sources}})
+}

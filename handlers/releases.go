@@ -1,0 +1,92 @@
+package handlers
+
+import (
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/krimstat/krimstat/store"
+)
+
+// ReleaseList is the response of GET /v1/releases.
+type ReleaseList struct {
+	Data  []store.Release `json:"data"`
+	Links Links           `json:"links"`
+	Meta  Meta            `json:"meta"`
+} // @name ReleaseList
+
+// ReleaseItem is the response of GET /v1/releases/{id}.
+type ReleaseItem struct {
+	Data store.Release `json:"data"`
+	Meta Meta          `json:"meta"`
+} // @name ReleaseItem
+
+// listReleases godoc
+//
+//	@Summary		List releases
+//	@Description	Every loaded release of the data, newest first; one is current. Pass release=<id> to any data route to read an earlier release, so a cited figure can always be found again.
+//	@Tags			releases
+//	@ID				listReleases
+//	@Produce		json
+//	@Produce		text/csv
+//	@Param			format	query		string	false	"Representation (default json)"	Enums(json, csv)
+//	@Success		200		{object}	ReleaseList
+//	@Failure		400,406	{object}	Problem
+//	@Router			/v1/releases [get]
+func (h *Handler) listReleases(c *gin.Context) {
+	q, err := parseQuery(c.Request.URL.RawQuery, "format")
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	format, err := q.format(c.GetHeader("Accept"), formatJSON, formatCSV)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	cur, err := h.store.CurrentRelease(c.Request.Context())
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	c.Header(releaseHeader, cur.ID)
+	rs, err := h.store.Releases(c.Request.Context())
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	if format == formatCSV {
+		t := table{name: "krimstat-releases", header: []string{"id", "created", "current", "observations", "note"}}
+		for _, r := range rs {
+			t.rows = append(t.rows, []string{r.ID, r.Created, strconv.FormatBool(r.Current), strconv.Itoa(r.Counts["observations"]), r.Note})
+		}
+		writeCSV(c, t)
+		return
+	}
+	writeJSON(c, ReleaseList{Data: rs, Links: Links{Self: selfLink(c)}, Meta: Meta{Release: cur.ID, Count: len(rs)}})
+}
+
+// getRelease godoc
+//
+//	@Summary		Get a release
+//	@Description	One release: its date, input files with SHA-256 checksums, and row counts per source.
+//	@Tags			releases
+//	@ID				getRelease
+//	@Produce		json
+//	@Param			id	path		string	true	"Release id"
+//	@Success		200	{object}	ReleaseItem
+//	@Failure		400,404	{object}	Problem
+//	@Router			/v1/releases/{id} [get]
+func (h *Handler) getRelease(c *gin.Context) {
+	if _, err := parseQuery(c.Request.URL.RawQuery); err != nil {
+		h.fail(c, err)
+		return
+	}
+	r, err := h.store.Release(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	c.Header(releaseHeader, r.ID)
+	writeJSON(c, ReleaseItem{Data: r, Meta: Meta{Release: r.ID, Count: 1}})
+}

@@ -1,0 +1,62 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	swaggerFiles "github.com/swaggo/files"
+	ginSwagger "github.com/swaggo/gin-swagger"
+)
+
+// Options are the router's optional layers, wired by the caller so that
+// handlers stay unaware of them. Nil fields are left out.
+type Options struct {
+	// Cache serves and stores whole responses of the data routes.
+	Cache gin.HandlerFunc
+}
+
+// Routes returns the API's router: every route and middleware is listed here.
+func (h *Handler) Routes(opt Options) *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
+	r.Use(withRequestID, recoverProblem(h.log), logRequests(h.log), securityHeaders)
+	r.NoRoute(func(c *gin.Context) { h.fail(c, errRouteNotFound) })
+	r.NoMethod(func(c *gin.Context) { h.fail(c, errMethodNotAllowed) })
+
+	// Operations: never cached.
+	get(r, "/healthz", h.healthz)
+	get(r, "/readyz", h.readyz)
+	get(r, "/openapi.json", h.openapiJSON)
+	r.GET("/swagger/*any", ginSwagger.WrapHandler(swaggerFiles.Handler, ginSwagger.URL("/openapi.json")))
+
+	v1 := r.Group("/v1")
+	if opt.Cache != nil {
+		v1.Use(opt.Cache)
+	}
+	get(v1, "/offences", h.listOffences)
+	get(v1, "/offences/*id", h.getOffence)
+	get(v1, "/regions", h.listRegions)
+	get(v1, "/regions/:id", h.getRegion)
+	get(v1, "/measures", h.listMeasures)
+	get(v1, "/sources", h.listSources)
+	get(v1, "/sources/:id", h.getSource)
+	get(v1, "/observations", h.listObservations)
+	get(v1, "/population", h.listPopulation)
+	get(v1, "/releases", h.listReleases)
+	get(v1, "/releases/:id", h.getRelease)
+	return r
+}
+
+// get registers a read route for GET and HEAD.
+func get(r gin.IRoutes, path string, h gin.HandlerFunc) {
+	r.GET(path, h)
+	r.HEAD(path, h)
+}
+
+// openapiJSON serves the OpenAPI 3 contract the Swagger UI reads.
+func (h *Handler) openapiJSON(c *gin.Context) {
+	c.Data(http.StatusOK, "application/json; charset=utf-8", h.openapi)
+}

@@ -1,0 +1,209 @@
+// Package postgres is a store.Store on PostgreSQL through a pgx connection
+// pool. Each release is written in one transaction that also makes it
+// current, so a reader sees either the old release or the whole new one;
+// earlier releases stay queryable by id. The schema is versioned by embedded
+// goose migrations (Migrate, CheckSchema), and replicas learn of a new
+// current release through LISTEN/NOTIFY (WatchReleases).
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/krimstat/krimstat/store"
+)
+
+var _ store.Store = (*Store)(nil)
+
+// releaseChannel is the NOTIFY channel on which a load announces the id of
+// the release it made current.
+const releaseChannel = "krimstat_release"
+
+// staleAfter bounds how long CurrentRelease trusts its cached answer while no
+// watcher is listening for release notifications.
+const staleAfter = time.Second
+
+// Store reads and loads releases in PostgreSQL. It is safe for concurrent use.
+type Store struct {
+	pool *pgxpool.Pool
+	log  *slog.Logger
+
+	// current caches the current release; see CurrentRelease.
+	current atomic.Pointer[cachedRelease]
+	// listening counts watchers whose LISTEN connection is up: while one is,
+	// a cached current release is replaced on every notification and so can
+	// be trusted without a deadline.
+	listening atomic.Int32
+
+	// loadHook, when set by a test, is called at each stage of Load inside
+	// the transaction, so that a test can fail or cancel a load midway.
+	loadHook func(ctx context.Context, stage string) error
+}
+
+type cachedRelease struct {
+	rel store.Release
+	at  time.Time
+}
+
+// Option configures a Store at Open.
+type Option func(*Store)
+
+// WithLogger sets the logger for the release watcher. The default discards
+// everything.
+func WithLogger(l *slog.Logger) Option {
+	return func(s *Store) { s.log = l }
+}
+
+// Open connects to the database at url (a postgres:// URL or a key=value
+// connection string) and checks that it answers. It does not migrate or check
+// the schema: call Migrate or CheckSchema. A server that does not answer is an
+// error wrapping store.ErrUnavailable; a malformed url one wrapping
+// store.ErrInvalid.
+func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w: %w", store.ErrInvalid, err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, wrapErr(err, "postgres: connect")
+	}
+	s := &Store{pool: pool, log: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(s)
+	}
+	return s, nil
+}
+
+// Close closes every connection of the pool. Watchers stop with their context.
+func (s *Store) Close() { s.pool.Close() }
+
+// wrapErr gives an error from pgx its context and, where the server could not
+// be reached or went away, store.ErrUnavailable, so that the API answers 503
+// rather than 500 and the client may retry.
+func wrapErr(err error, format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	if unavailable(err) {
+		return fmt.Errorf("%s: %w: %w", msg, store.ErrUnavailable, err)
+	}
+	return fmt.Errorf("%s: %w", msg, err)
+}
+
+// unavailable reports whether err means that the server cannot answer now,
+// as opposed to a bad query, bad data or a cancelled request.
+func unavailable(err error) bool {
+	if errors.Is(err, context.Canceled) {
+		return false
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "57P01", "57P02", "57P03", // admin shutdown, crash shutdown, cannot connect now
+			"53300": // too many connections
+			return true
+		}
+		// Class 08 is "connection exception".
+		return strings.HasPrefix(pgErr.Code, "08")
+	}
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	return errors.As(err, &connectErr) || errors.As(err, &netErr) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		pgconn.SafeToRetry(err)
+}
+
+// CurrentRelease implements store.Store. It is called on every request, so
+// the answer is cached: updated by Load and by every notification a
+// WatchReleases receives, and otherwise trusted for at most staleAfter.
+func (s *Store) CurrentRelease(ctx context.Context) (store.Release, error) {
+	if c := s.current.Load(); c != nil && (s.listening.Load() > 0 || time.Since(c.at) < staleAfter) {
+		return c.rel, nil
+	}
+	return s.refreshCurrent(ctx)
+}
+
+// refreshCurrent reads the current release from the database and caches it.
+func (s *Store) refreshCurrent(ctx context.Context) (store.Release, error) {
+	at := time.Now()
+	rel, err := scanRelease(s.pool.QueryRow(ctx, `
+		SELECT r.id, r.created, r.note, r.files, r.counts, true
+		FROM current_release c JOIN releases r ON r.id = c.release_id`))
+	if errors.Is(err, pgx.ErrNoRows) {
+		s.current.Store(nil)
+		return store.Release{}, fmt.Errorf("current release: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return store.Release{}, wrapErr(err, "current release")
+	}
+	s.current.Store(&cachedRelease{rel: rel, at: at})
+	return rel, nil
+}
+
+// Releases implements store.Store.
+func (s *Store) Releases(ctx context.Context) ([]store.Release, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT r.id, r.created, r.note, r.files, r.counts, c.release_id IS NOT NULL
+		FROM releases r LEFT JOIN current_release c ON c.release_id = r.id
+		ORDER BY r.seq DESC`)
+	if err != nil {
+		return nil, wrapErr(err, "releases")
+	}
+	out := []store.Release{}
+	for rows.Next() {
+		rel, err := scanRelease(rows)
+		if err != nil {
+			rows.Close()
+			return nil, wrapErr(err, "releases")
+		}
+		out = append(out, rel)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrapErr(err, "releases")
+	}
+	return out, nil
+}
+
+// Release implements store.Store.
+func (s *Store) Release(ctx context.Context, id string) (store.Release, error) {
+	rel, err := scanRelease(s.pool.QueryRow(ctx, `
+		SELECT r.id, r.created, r.note, r.files, r.counts, c.release_id IS NOT NULL
+		FROM releases r LEFT JOIN current_release c ON c.release_id = r.id
+		WHERE r.id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.Release{}, fmt.Errorf("release %q: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.Release{}, wrapErr(err, "release %q", id)
+	}
+	return rel, nil
+}
+
+func scanRelease(row pgx.Row) (store.Release, error) {
+	var rel store.Release
+	var files, counts []byte
+	if err := row.Scan(&rel.ID, &rel.Created, &rel.Note, &files, &counts, &rel.Current); err != nil {
+		return store.Release{}, err
+	}
+	if err := unmarshal(files, &rel.Files); err != nil {
+		return store.Release{}, fmt.Errorf("files: %w", err)
+	}
+	if err := unmarshal(counts, &rel.Counts); err != nil {
+		return store.Release{}, fmt.Errorf("counts: %w", err)
+	}
+	return rel, nil
+}

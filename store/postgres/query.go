@@ -1,0 +1,269 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/krimstat/krimstat/store"
+)
+
+// read runs a query over one release's rows in a single round trip with a
+// check that the release exists, so that an unknown release is ErrNotFound
+// rather than an empty list. head is an SQL expression evaluated on the
+// release's row (a count of matches, or 0) with headArgs, whose $1 is the
+// release id; q and args produce the rows handed to scan. It returns head's
+// value.
+func (s *Store) read(ctx context.Context, what, release, head string, headArgs []any, q string, args []any, scan func(pgx.Rows) error) (int, error) {
+	b := &pgx.Batch{}
+	b.Queue("SELECT "+head+" FROM releases WHERE id = $1", headArgs...)
+	b.Queue(q, args...)
+	br := s.pool.SendBatch(ctx, b)
+	defer br.Close()
+	var n int
+	if err := br.QueryRow().Scan(&n); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return 0, fmt.Errorf("release %q: %w", release, store.ErrNotFound)
+		}
+		return 0, wrapErr(err, "%s", what)
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return 0, wrapErr(err, "%s", what)
+	}
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			rows.Close()
+			return 0, wrapErr(err, "%s", what)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, wrapErr(err, "%s", what)
+	}
+	if err := br.Close(); err != nil {
+		return 0, wrapErr(err, "%s", what)
+	}
+	return n, nil
+}
+
+// docs reads JSON documents of type T, one per row.
+func docs[T any](ctx context.Context, s *Store, what, release, q string, args ...any) ([]T, error) {
+	out := []T{}
+	_, err := s.read(ctx, what, release, "0", []any{release}, q, args, func(rows pgx.Rows) error {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			return err
+		}
+		var v T
+		if err := json.Unmarshal(b, &v); err != nil {
+			return err
+		}
+		out = append(out, v)
+		return nil
+	})
+	return out, err
+}
+
+// doc reads one JSON document of type T; what names it in a not-found error.
+func doc[T any](ctx context.Context, s *Store, what, release, q string, args ...any) (T, error) {
+	var zero T
+	list, err := docs[T](ctx, s, what, release, q, args...)
+	if err != nil {
+		return zero, err
+	}
+	if len(list) == 0 {
+		return zero, fmt.Errorf("%s: %w", what, store.ErrNotFound)
+	}
+	return list[0], nil
+}
+
+// unmarshal decodes a JSON column; SQL NULL leaves v as it is.
+func unmarshal(b []byte, v any) error {
+	if b == nil {
+		return nil
+	}
+	return json.Unmarshal(b, v)
+}
+
+// Offences implements store.Store.
+func (s *Store) Offences(ctx context.Context, release string) ([]store.Offence, error) {
+	return docs[store.Offence](ctx, s, "offences", release,
+		`SELECT doc FROM offences WHERE release_id = $1 ORDER BY id`, release)
+}
+
+// Offence implements store.Store.
+func (s *Store) Offence(ctx context.Context, release, id string) (store.Offence, error) {
+	return doc[store.Offence](ctx, s, fmt.Sprintf("offence %q", id), release,
+		`SELECT doc FROM offences WHERE release_id = $1 AND id = $2`, release, id)
+}
+
+// Regions implements store.Store.
+func (s *Store) Regions(ctx context.Context, release string, f store.RegionFilter) ([]store.Region, error) {
+	types := f.Types
+	if types == nil {
+		types = []string{}
+	}
+	// The bounds compare as store.Region.ValidOn does: an empty bound is open.
+	return docs[store.Region](ctx, s, "regions", release, `
+		SELECT doc FROM regions
+		WHERE release_id = $1
+		  AND (cardinality($2::text[]) = 0 OR type = ANY($2))
+		  AND ($3 = '' OR ((valid_from = '' OR valid_from <= $3) AND (valid_to = '' OR valid_to >= $3)))
+		ORDER BY id`, release, types, f.ValidOn)
+}
+
+// Region implements store.Store.
+func (s *Store) Region(ctx context.Context, release, id string) (store.Region, error) {
+	return doc[store.Region](ctx, s, fmt.Sprintf("region %q", id), release,
+		`SELECT doc FROM regions WHERE release_id = $1 AND id = $2`, release, id)
+}
+
+// Measures implements store.Store.
+func (s *Store) Measures(ctx context.Context, release string) ([]store.Measure, error) {
+	return docs[store.Measure](ctx, s, "measures", release,
+		`SELECT doc FROM measures WHERE release_id = $1 ORDER BY id`, release)
+}
+
+// Sources implements store.Store.
+func (s *Store) Sources(ctx context.Context, release string) ([]store.Source, error) {
+	return docs[store.Source](ctx, s, "sources", release,
+		`SELECT doc FROM sources WHERE release_id = $1 ORDER BY id`, release)
+}
+
+// Source implements store.Store.
+func (s *Store) Source(ctx context.Context, release, id string) (store.Source, error) {
+	return doc[store.Source](ctx, s, fmt.Sprintf("source %q", id), release,
+		`SELECT doc FROM sources WHERE release_id = $1 AND id = $2`, release, id)
+}
+
+// conds collects the parameterised conditions of a WHERE clause.
+type conds struct {
+	sql  []string
+	args []any
+}
+
+// add appends a condition; each ? in it stands for arg.
+func (c *conds) add(cond string, arg any) {
+	c.args = append(c.args, arg)
+	c.sql = append(c.sql, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(c.args))))
+}
+
+func (c *conds) where() string { return strings.Join(c.sql, " AND ") }
+
+// breakdownValues turns a breakdown filter into the column values it
+// matches, as store.ObservationFilter.Match does: "total" is the empty field
+// (and a field literally "total"), and an empty value matches nothing.
+func breakdownValues(want []string) []string {
+	out := make([]string, 0, len(want)+1)
+	for _, w := range want {
+		if w == "" {
+			continue
+		}
+		out = append(out, w)
+		if w == "total" {
+			out = append(out, "")
+		}
+	}
+	return out
+}
+
+const observationColumns = `offence, region, period, measure, sex, age, citizenship, repatriation_country,
+	value, value_text, flags, source, confidence, locator`
+
+// Observations implements store.Store. A page is the keyset key > After in
+// key order, read with one row more than Limit to learn whether another page
+// follows; Total is counted in the same round trip.
+func (s *Store) Observations(ctx context.Context, release string, f store.ObservationFilter) (store.ObservationPage, error) {
+	var c conds
+	c.add("release_id = ?", release)
+	for _, in := range []struct {
+		column string
+		values []string
+	}{{"offence", f.Offences}, {"region", f.Regions}, {"measure", f.Measures}, {"source", f.Sources}} {
+		if len(in.values) > 0 {
+			c.add(in.column+" = ANY(?)", in.values)
+		}
+	}
+	for _, in := range []struct {
+		column string
+		values []string
+	}{{"sex", f.Sex}, {"age", f.Age}, {"citizenship", f.Citizenship}} {
+		if len(in.values) > 0 {
+			c.add(in.column+" = ANY(?)", breakdownValues(in.values))
+		}
+	}
+	if f.From != nil {
+		c.add("period_start >= ?", f.From.Start())
+	}
+	if f.To != nil {
+		c.add("period_end <= ?", f.To.End())
+	}
+	count := "(SELECT count(*) FROM observations WHERE " + c.where() + ")"
+	countArgs := append([]any(nil), c.args...)
+	if f.After != "" {
+		c.add("key > ?", f.After)
+	}
+	q := "SELECT key, " + observationColumns + " FROM observations WHERE " + c.where() + " ORDER BY key"
+	if f.Limit > 0 {
+		q += " LIMIT " + strconv.Itoa(f.Limit+1)
+	}
+
+	page := store.ObservationPage{Observations: []store.Observation{}}
+	var lastKey string
+	total, err := s.read(ctx, "observations", release, count, countArgs, q, c.args, func(rows pgx.Rows) error {
+		if f.Limit > 0 && len(page.Observations) == f.Limit {
+			// The extra row: another page follows this one.
+			page.Next = lastKey
+			return nil
+		}
+		var o store.Observation
+		b := &o.Breakdown
+		if err := rows.Scan(&lastKey, &o.Offence, &o.Region, &o.Period, &o.Measure,
+			&b.Sex, &b.Age, &b.Citizenship, &b.RepatriationCountry,
+			&o.Value, &o.ValueText, &o.Flags, &o.Source, &o.Confidence, &o.Locator); err != nil {
+			return err
+		}
+		page.Observations = append(page.Observations, o)
+		return nil
+	})
+	if err != nil {
+		return store.ObservationPage{}, err
+	}
+	page.Total = total
+	return page, nil
+}
+
+// Population implements store.Store.
+func (s *Store) Population(ctx context.Context, release string, f store.PopulationFilter) ([]store.PopulationFigure, error) {
+	var c conds
+	c.add("release_id = ?", release)
+	if len(f.Regions) > 0 {
+		c.add("region = ANY(?)", f.Regions)
+	}
+	if f.From != "" {
+		c.add("date >= ?", f.From)
+	}
+	if f.To != "" {
+		c.add("date <= ?", f.To)
+	}
+	out := []store.PopulationFigure{}
+	_, err := s.read(ctx, "population", release, "0", []any{release},
+		"SELECT region, date, value, source, locator FROM population WHERE "+c.where()+" ORDER BY ord",
+		c.args, func(rows pgx.Rows) error {
+			var p store.PopulationFigure
+			if err := rows.Scan(&p.Region, &p.Date, &p.Value, &p.Source, &p.Locator); err != nil {
+				return err
+			}
+			out = append(out, p)
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

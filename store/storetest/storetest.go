@@ -1,0 +1,539 @@
+// Package storetest is the conformance suite that every store.Store
+// implementation passes: the in-memory store, the PostgreSQL store and any
+// store wrapping another. It loads two small handcrafted releases (Dataset1,
+// Dataset2) and checks every method against what was loaded, with the
+// filters and pagination computed independently from the datasets.
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/krimstat/krimstat/store"
+)
+
+// Opener returns a store holding releases, loaded in the given order, so
+// that the last is current. It ends the test itself when it cannot, and
+// releases what it opened with t.Cleanup.
+type Opener func(t *testing.T, releases ...*store.Dataset) store.Store
+
+// Run runs the conformance suite against the stores that open returns.
+func Run(t *testing.T, open Opener) {
+	t.Run("Empty", func(t *testing.T) { testEmpty(t, open(t)) })
+	t.Run("OneRelease", func(t *testing.T) { testOneRelease(t, open(t, Dataset1())) })
+
+	s := open(t, Dataset1(), Dataset2())
+	t.Run("Releases", func(t *testing.T) { testReleases(t, s) })
+	t.Run("NotFound", func(t *testing.T) { testNotFound(t, s) })
+	t.Run("Explicit", func(t *testing.T) { testExplicit(t, s) })
+	// The older release must answer as fully as the current one.
+	for _, d := range []*store.Dataset{Dataset1(), Dataset2()} {
+		d.Sort()
+		t.Run(d.Release.ID, func(t *testing.T) { Compare(t, s, d) })
+	}
+}
+
+// Compare checks that release d.Release.ID of s answers every read method
+// exactly as the dataset d says it should: every list and item equal to what
+// was loaded, and every filter, region filter and page equal to one computed
+// from d with the filters' Match methods. d must be sorted (Dataset.Sort).
+// The filters used name the handcrafted datasets' ids, and match little or
+// nothing in other datasets; Compare checks the full lists either way.
+func Compare(t *testing.T, s store.Store, d *store.Dataset) {
+	ctx := context.Background()
+	rel := d.Release.ID
+
+	t.Run("Metadata", func(t *testing.T) {
+		got, err := s.Offences(ctx, rel)
+		check(t, "Offences", got, err, d.Offences)
+		for _, o := range d.Offences {
+			got, err := s.Offence(ctx, rel, o.ID)
+			check(t, "Offence "+o.ID, got, err, o)
+		}
+		regions, err := s.Regions(ctx, rel, store.RegionFilter{})
+		check(t, "Regions", regions, err, d.Regions)
+		for _, r := range d.Regions {
+			got, err := s.Region(ctx, rel, r.ID)
+			check(t, "Region "+r.ID, got, err, r)
+		}
+		measures, err := s.Measures(ctx, rel)
+		check(t, "Measures", measures, err, d.Measures)
+		sources, err := s.Sources(ctx, rel)
+		check(t, "Sources", sources, err, d.Sources)
+		for _, src := range d.Sources {
+			got, err := s.Source(ctx, rel, src.ID)
+			check(t, "Source "+src.ID, got, err, src)
+		}
+	})
+
+	t.Run("Regions", func(t *testing.T) {
+		for _, f := range []store.RegionFilter{
+			{Types: []string{store.RegionPoliceDistrict}},
+			{Types: []string{store.RegionCountry, store.RegionCountryPart}},
+			{Types: []string{"continent"}},
+			{ValidOn: "2001-12-31"},
+			{ValidOn: "2002-01-01"},
+			{ValidOn: "2016-12-31"},
+			{ValidOn: "2017-01-01"},
+			{ValidOn: "2020-02-01"},
+			{Types: []string{store.RegionPoliceDistrict}, ValidOn: "2017-01-01"},
+		} {
+			want := []store.Region{}
+			for _, r := range d.Regions {
+				if f.Match(r) {
+					want = append(want, r)
+				}
+			}
+			got, err := s.Regions(ctx, rel, f)
+			check(t, fmt.Sprintf("Regions(%+v)", f), got, err, want)
+		}
+	})
+
+	t.Run("Observations", func(t *testing.T) {
+		all, err := s.Observations(ctx, rel, store.ObservationFilter{})
+		if err != nil {
+			t.Fatalf("Observations: %v", err)
+		}
+		for i := 1; i < len(all.Observations); i++ {
+			if a, b := all.Observations[i-1].Key(), all.Observations[i].Key(); a >= b {
+				t.Errorf("observation %d: key %q after %q: got keys out of order, want strictly increasing", i, b, a)
+			}
+		}
+		for _, f := range observationFilters(d) {
+			got, err := s.Observations(ctx, rel, f)
+			check(t, "Observations("+describe(f)+")", got, err, wantPage(d, f))
+		}
+	})
+
+	t.Run("Pagination", func(t *testing.T) {
+		for _, f := range []store.ObservationFilter{
+			{},
+			{Offences: []string{"human-trafficking"}},
+			{Sex: []string{"total"}, From: year(2013)},
+		} {
+			want := wantPage(d, f).Observations
+			for _, limit := range []int{1, 2, 3, 7, len(want) - 1, len(want), len(want) + 1} {
+				if limit < 1 {
+					continue
+				}
+				walk(t, s, rel, f, limit, want)
+			}
+		}
+	})
+
+	t.Run("Population", func(t *testing.T) {
+		for _, f := range []store.PopulationFilter{
+			{},
+			{Regions: []string{"NO"}},
+			{Regions: []string{"NO", oslo}},
+			{Regions: []string{"DK"}},
+			{From: "2014-01-01"},
+			{To: "2013-12-31"},
+			{From: "2013-01-01", To: "2013-01-01"},
+			{Regions: []string{"NO"}, From: "2013-06-01"},
+		} {
+			want := []store.PopulationFigure{}
+			for _, p := range d.Population {
+				if (len(f.Regions) == 0 || contains(f.Regions, p.Region)) &&
+					(f.From == "" || p.Date >= f.From) && (f.To == "" || p.Date <= f.To) {
+					want = append(want, p)
+				}
+			}
+			got, err := s.Population(ctx, rel, f)
+			check(t, fmt.Sprintf("Population(%+v)", f), got, err, want)
+		}
+	})
+}
+
+// walk reads every page of f at limit and checks that the pages together
+// are want, each match exactly once and in order, with Next and Total right.
+func walk(t *testing.T, s store.Store, rel string, f store.ObservationFilter, limit int, want []store.Observation) {
+	t.Helper()
+	f.Limit = limit
+	var got []store.Observation
+	for pages := 0; ; pages++ {
+		if pages > len(want)+1 {
+			t.Errorf("%s limit %d: got more than %d pages, want at most %d", describe(f), limit, pages, len(want)+1)
+			return
+		}
+		page, err := s.Observations(context.Background(), rel, f)
+		if err != nil {
+			t.Errorf("%s limit %d after %q: %v", describe(f), limit, f.After, err)
+			return
+		}
+		if page.Total != len(want) {
+			t.Errorf("%s limit %d page %d: got Total %d, want %d", describe(f), limit, pages, page.Total, len(want))
+		}
+		got = append(got, page.Observations...)
+		if page.Next == "" {
+			if len(page.Observations) > limit {
+				t.Errorf("%s limit %d: got a last page of %d, want at most %d", describe(f), limit, len(page.Observations), limit)
+			}
+			break
+		}
+		if len(page.Observations) != limit {
+			t.Errorf("%s limit %d page %d: got %d observations on a page that is not the last, want %d",
+				describe(f), limit, pages, len(page.Observations), limit)
+			return
+		}
+		if last := page.Observations[len(page.Observations)-1].Key(); page.Next != last {
+			t.Errorf("%s limit %d page %d: got Next %q, want the last key %q", describe(f), limit, pages, page.Next, last)
+			return
+		}
+		f.After = page.Next
+	}
+	equal(t, fmt.Sprintf("%s walked with limit %d", describe(f), limit), got, want)
+}
+
+// wantPage is the page of d that f selects, computed the simplest way.
+func wantPage(d *store.Dataset, f store.ObservationFilter) store.ObservationPage {
+	page := store.ObservationPage{Observations: []store.Observation{}}
+	for _, o := range d.Observations {
+		if !f.Match(o) {
+			continue
+		}
+		page.Total++
+		if f.After != "" && o.Key() <= f.After {
+			continue
+		}
+		if f.Limit > 0 && len(page.Observations) == f.Limit {
+			if page.Next == "" {
+				page.Next = page.Observations[f.Limit-1].Key()
+			}
+			continue
+		}
+		page.Observations = append(page.Observations, o)
+	}
+	return page
+}
+
+// observationFilters lists the filters checked against the reference: each
+// field alone, with several values, with values that match nothing, and
+// combined; period bounds around the partial year 2013-T1; and After and
+// Limit at and between keys.
+func observationFilters(d *store.Dataset) []store.ObservationFilter {
+	fs := []store.ObservationFilter{
+		{},
+		{Offences: []string{"human-trafficking"}},
+		{Offences: []string{"human-trafficking/aggravated", "homicide"}},
+		{Offences: []string{"no-such-offence"}},
+		{Regions: []string{oslo}},
+		{Regions: []string{"NO", "SE"}},
+		{Regions: []string{asker, sorVest}},
+		{Measures: []string{"rate-per-100k"}},
+		{Measures: []string{"offences-reported"}},
+		{Sources: []string{"unodc-cts"}},
+		{Sources: []string{"ssb-08484", "eurostat-crim_off_cat"}},
+		{Sex: []string{"total"}},
+		{Sex: []string{"female"}},
+		{Sex: []string{"female", "male"}},
+		{Sex: []string{"total", "female"}},
+		{Sex: []string{""}},
+		{Age: []string{"0-17"}},
+		{Age: []string{"total"}},
+		{Age: []string{"unknown", "0-17"}},
+		{Citizenship: []string{"Nigeria"}},
+		{Citizenship: []string{"total"}},
+		{Sex: []string{"female"}, Age: []string{"0-17"}},
+		{From: year(2013)},
+		{To: year(2013)},
+		{From: year(2013), To: year(2013)},
+		{From: part(2013, store.PeriodTertial, 1), To: part(2013, store.PeriodTertial, 1)},
+		{From: part(2013, store.PeriodTertial, 2)},
+		{To: part(2013, store.PeriodTertial, 1)},
+		{From: part(2014, store.PeriodHalf, 2)},
+		{From: part(2014, store.PeriodMonth, 7), To: part(2014, store.PeriodMonth, 12)},
+		{From: part(2015, store.PeriodQuarter, 1), To: part(2015, store.PeriodQuarter, 1)},
+		{From: part(2015, store.PeriodMonth, 3)},
+		{To: year(2011)},
+		{Offences: []string{"human-trafficking"}, Regions: []string{"NO"}, Measures: []string{"offences-reported"},
+			Sources: []string{"ssb-08484"}, Sex: []string{"total"}, Age: []string{"total"}, Citizenship: []string{"total"},
+			From: year(2013), To: year(2014)},
+		{Offences: []string{"pimping"}, Regions: []string{asker}},
+		{Limit: 1},
+		{Limit: 5, Regions: []string{"NO"}},
+		{After: "~"},
+		{After: "a"},
+		{After: "human-trafficking"},
+		{After: "human-trafficking\x1f"},
+	}
+	// After at and between existing keys of the release.
+	keys := make([]string, len(d.Observations))
+	for i, o := range d.Observations {
+		keys[i] = o.Key()
+	}
+	for _, i := range []int{0, len(keys) / 3, len(keys) / 2, len(keys) - 1} {
+		if i < 0 || i >= len(keys) {
+			continue
+		}
+		fs = append(fs,
+			store.ObservationFilter{After: keys[i]},
+			store.ObservationFilter{After: keys[i] + "\x00"},
+			store.ObservationFilter{After: keys[i], Limit: 4},
+			store.ObservationFilter{After: keys[i], Limit: 4, Offences: []string{"homicide"}},
+		)
+	}
+	return fs
+}
+
+// testExplicit checks a few answers written out by hand, so that the suite
+// does not only trust ObservationFilter.Match.
+func testExplicit(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	base := store.ObservationFilter{
+		Offences: []string{"human-trafficking"}, Regions: []string{"NO"}, Measures: []string{"offences-reported"},
+		Sex: []string{"total"}, Age: []string{"total"}, Citizenship: []string{"total"},
+	}
+	tests := []struct {
+		name    string
+		release string
+		f       func(f store.ObservationFilter) store.ObservationFilter
+		periods string
+		values  string
+	}{
+		{"2013-T1 lies inside 2013", Release1, func(f store.ObservationFilter) store.ObservationFilter {
+			f.From, f.To = year(2013), year(2013)
+			return f
+		}, "2013 2013-T1", "112 7"},
+		{"2013 does not lie inside 2013-T1", Release1, func(f store.ObservationFilter) store.ObservationFilter {
+			f.From, f.To = part(2013, store.PeriodTertial, 1), part(2013, store.PeriodTertial, 1)
+			return f
+		}, "2013-T1", "7"},
+		{"From 2013-T2 excludes 2013-T1 and 2013", Release1, func(f store.ObservationFilter) store.ObservationFilter {
+			f.From = part(2013, store.PeriodTertial, 2)
+			return f
+		}, "2014 2014-H2", "113 21"},
+		{"every period in Key order", Release1, func(f store.ObservationFilter) store.ObservationFilter {
+			return f
+		}, "2012 2013 2013-T1 2014 2014-H2", "111 112 7 113 21"},
+		{"the revised release", Release2, func(f store.ObservationFilter) store.ObservationFilter {
+			return f
+		}, "2012 2013 2013-T1 2014 2014-H2 2015", "1111 1112 7 1113 21 1114"},
+		{"female", Release1, func(store.ObservationFilter) store.ObservationFilter {
+			return store.ObservationFilter{Sex: []string{"female"}}
+		}, "2013 2013", "30 6"},
+		{"suppressed", Release1, func(store.ObservationFilter) store.ObservationFilter {
+			return store.ObservationFilter{Offences: []string{"pimping"}, Regions: []string{asker}, To: year(2013)}
+		}, "2013", "<5"},
+	}
+	for _, tt := range tests {
+		page, err := s.Observations(ctx, tt.release, tt.f(base))
+		if err != nil {
+			t.Errorf("%s: %v", tt.name, err)
+			continue
+		}
+		var periods, values []string
+		for _, o := range page.Observations {
+			periods = append(periods, o.Period)
+			if o.Value == nil {
+				values = append(values, o.ValueText)
+			} else {
+				values = append(values, fmt.Sprint(*o.Value))
+			}
+			if !strings.HasPrefix(o.Locator, releaseTag(tt.release)) {
+				t.Errorf("%s: got locator %q, want one of release %s", tt.name, o.Locator, tt.release)
+			}
+		}
+		if got := strings.Join(periods, " "); got != tt.periods {
+			t.Errorf("%s: got periods %q, want %q", tt.name, got, tt.periods)
+		}
+		if got := strings.Join(values, " "); got != tt.values {
+			t.Errorf("%s: got values %q, want %q", tt.name, got, tt.values)
+		}
+		if page.Total != len(page.Observations) {
+			t.Errorf("%s: got Total %d, want %d", tt.name, page.Total, len(page.Observations))
+		}
+	}
+
+	// The suppressed figure keeps its text and has no value.
+	page, err := s.Observations(ctx, Release1, store.ObservationFilter{Regions: []string{asker}, Sex: []string{"total"}})
+	if err != nil {
+		t.Fatalf("Observations: %v", err)
+	}
+	if len(page.Observations) != 2 {
+		t.Fatalf("observations of %s: got %d, want 2", asker, len(page.Observations))
+	}
+	o := page.Observations[0]
+	if o.Value != nil || o.ValueText != "<5" || len(o.Flags) != 1 || o.Flags[0] != store.FlagSuppressed {
+		t.Errorf("suppressed figure: got value %v, text %q, flags %q; want nil, \"<5\", [suppressed]", o.Value, o.ValueText, o.Flags)
+	}
+}
+
+// releaseTag is the Locator prefix of the handcrafted releases.
+func releaseTag(id string) string {
+	if id == Release2 {
+		return "r2 "
+	}
+	return "r1 "
+}
+
+func testEmpty(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	if rel, err := s.CurrentRelease(ctx); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("CurrentRelease of an empty store: got %+v, %v; want ErrNotFound", rel, err)
+	}
+	rels, err := s.Releases(ctx)
+	if err != nil || len(rels) != 0 {
+		t.Errorf("Releases of an empty store: got %+v, %v; want none", rels, err)
+	}
+	if _, err := s.Offences(ctx, Release1); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Offences of an empty store: got %v, want ErrNotFound", err)
+	}
+}
+
+func testOneRelease(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	want := Dataset1().Release
+	want.Current = true
+	got, err := s.CurrentRelease(ctx)
+	check(t, "CurrentRelease", got, err, want)
+	rels, err := s.Releases(ctx)
+	check(t, "Releases", rels, err, []store.Release{want})
+	if _, err := s.Offences(ctx, Release2); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Offences of a release not loaded: got %v, want ErrNotFound", err)
+	}
+}
+
+func testReleases(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	r1, r2 := Dataset1().Release, Dataset2().Release
+	r2.Current = true
+	got, err := s.CurrentRelease(ctx)
+	check(t, "CurrentRelease", got, err, r2)
+	if err == nil && !got.Current {
+		t.Errorf("CurrentRelease: got Current false, want true")
+	}
+	rels, err := s.Releases(ctx)
+	check(t, "Releases (newest first)", rels, err, []store.Release{r2, r1})
+	rel, err := s.Release(ctx, Release1)
+	check(t, "Release "+Release1, rel, err, r1)
+	rel, err = s.Release(ctx, Release2)
+	check(t, "Release "+Release2, rel, err, r2)
+}
+
+func testNotFound(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const bad = "no-such-release"
+	calls := []struct {
+		name string
+		call func() error
+	}{
+		{"Release", func() error { _, err := s.Release(ctx, bad); return err }},
+		{"Offences", func() error { _, err := s.Offences(ctx, bad); return err }},
+		{"Offence of an unknown release", func() error { _, err := s.Offence(ctx, bad, "homicide"); return err }},
+		{"Offence", func() error { _, err := s.Offence(ctx, Release1, "no-such-offence"); return err }},
+		{"Offence of the other release", func() error { _, err := s.Offence(ctx, Release2, "HOMICIDE"); return err }},
+		{"Regions", func() error { _, err := s.Regions(ctx, bad, store.RegionFilter{}); return err }},
+		{"Region of an unknown release", func() error { _, err := s.Region(ctx, bad, "NO"); return err }},
+		{"Region", func() error { _, err := s.Region(ctx, Release1, "DK"); return err }},
+		{"Measures", func() error { _, err := s.Measures(ctx, bad); return err }},
+		{"Sources", func() error { _, err := s.Sources(ctx, bad); return err }},
+		{"Source of an unknown release", func() error { _, err := s.Source(ctx, bad, "ssb-08484"); return err }},
+		{"Source", func() error { _, err := s.Source(ctx, Release1, "no-such-source"); return err }},
+		{"Observations", func() error { _, err := s.Observations(ctx, bad, store.ObservationFilter{}); return err }},
+		{"Observations with a filter", func() error {
+			_, err := s.Observations(ctx, bad, store.ObservationFilter{Offences: []string{"homicide"}, Limit: 1})
+			return err
+		}},
+		{"Population", func() error { _, err := s.Population(ctx, bad, store.PopulationFilter{}); return err }},
+		{"empty release id", func() error { _, err := s.Offences(ctx, ""); return err }},
+	}
+	for _, c := range calls {
+		if err := c.call(); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s: got error %v, want ErrNotFound", c.name, err)
+		}
+	}
+}
+
+// check reports err, or a difference between got and want.
+func check(t *testing.T, what string, got any, err error, want any) {
+	t.Helper()
+	if err != nil {
+		t.Errorf("%s: %v", what, err)
+		return
+	}
+	equal(t, what, got, want)
+}
+
+// equal compares got and want by their JSON encodings, which is what the API
+// serves: a nil and an empty omitempty field are the same, a nil and an empty
+// Flags or Observations are not. It reports the first line that differs.
+func equal(t *testing.T, what string, got, want any) {
+	t.Helper()
+	g, err := json.MarshalIndent(got, "", " ")
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	w, err := json.MarshalIndent(want, "", " ")
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	if bytes.Equal(g, w) {
+		return
+	}
+	gl, wl := strings.Split(string(g), "\n"), strings.Split(string(w), "\n")
+	for i := 0; i < max(len(gl), len(wl)); i++ {
+		var a, b string
+		if i < len(gl) {
+			a = gl[i]
+		}
+		if i < len(wl) {
+			b = wl[i]
+		}
+		if a != b {
+			t.Errorf("%s: line %d of the JSON: got %s, want %s", what, i+1, strings.TrimSpace(a), strings.TrimSpace(b))
+			return
+		}
+	}
+}
+
+// year and part build the periods of the filters.
+func year(y int) *store.Period { return &store.Period{Year: y, Kind: store.PeriodYear} }
+
+func part(y int, kind string, i int) *store.Period {
+	return &store.Period{Year: y, Kind: kind, Index: i}
+}
+
+// describe prints a filter compactly for failure messages.
+func describe(f store.ObservationFilter) string {
+	var parts []string
+	add := func(name string, v []string) {
+		if len(v) > 0 {
+			parts = append(parts, fmt.Sprintf("%s=%q", name, v))
+		}
+	}
+	add("offences", f.Offences)
+	add("regions", f.Regions)
+	add("measures", f.Measures)
+	add("sources", f.Sources)
+	add("sex", f.Sex)
+	add("age", f.Age)
+	add("citizenship", f.Citizenship)
+	if f.From != nil {
+		parts = append(parts, "from="+f.From.String())
+	}
+	if f.To != nil {
+		parts = append(parts, "to="+f.To.String())
+	}
+	if f.After != "" {
+		parts = append(parts, fmt.Sprintf("after=%q", f.After))
+	}
+	if f.Limit != 0 {
+		parts = append(parts, fmt.Sprintf("limit=%d", f.Limit))
+	}
+	return strings.Join(parts, " ")
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,331 @@
+package store
+
+import (
+	"strings"
+)
+
+// Text is a name or description in English and Norwegian Bokmål.
+type Text struct {
+	EN string `json:"en"`
+	NB string `json:"nb"`
+}
+
+// LegalBasis is one provision of Norwegian law that an offence falls under,
+// valid for a stated span of time. Dates are YYYY-MM-DD; an empty ValidFrom
+// means the start is not recorded here, an empty ValidTo that it is in force.
+type LegalBasis struct {
+	Law       string `json:"law"`
+	Section   string `json:"section"`
+	ValidFrom string `json:"valid_from,omitempty"`
+	ValidTo   string `json:"valid_to,omitempty"`
+	Note      string `json:"note,omitempty"`
+}
+
+// Offence is a kind of crime that observations count. Breakdowns of an
+// offence (such as human-trafficking/aggravated) name their Parent; a
+// breakdown never sums to its parent by construction, so none is derived.
+type Offence struct {
+	ID             string       `json:"id"`
+	Parent         string       `json:"parent,omitempty"`
+	Classification string       `json:"classification"` // "krimstat" or "iccs"
+	Code           string       `json:"code,omitempty"` // the code in its classification, e.g. ICCS0302
+	Name           Text         `json:"name"`
+	Definition     Text         `json:"definition"`
+	LegalBasis     []LegalBasis `json:"legal_basis,omitempty"`
+	Notes          []string     `json:"notes,omitempty"`
+}
+
+// Region types.
+const (
+	RegionCountry        = "country"
+	RegionCountryPart    = "country-part"
+	RegionPoliceDistrict = "police-district"
+)
+
+// Succession links a police district to one that took over its area.
+// Approximate is set where municipalities moved across the new lines, so a
+// roll-up of the old district into the new one is not exact; Inferred where
+// the successor is inferred rather than read from the source.
+type Succession struct {
+	Region      string `json:"region"`
+	From        string `json:"from"`
+	Approximate bool   `json:"approximate"`
+	Inferred    bool   `json:"inferred"`
+	Note        string `json:"note,omitempty"`
+}
+
+// Region is a country, part of a country, or a Norwegian police district.
+// Countries use Eurostat geo codes as ids (NO, SE, UKC-L); Codes lists the
+// codes other sources use for the same region (UNODC's ISO3 NOR). Police
+// districts carry their validity and their successors or predecessors.
+type Region struct {
+	ID           string            `json:"id"`
+	Type         string            `json:"type"`
+	Name         Text              `json:"name"`
+	Parent       string            `json:"parent,omitempty"`
+	Codes        map[string]string `json:"codes,omitempty"`
+	Seat         string            `json:"seat,omitempty"`
+	ValidFrom    string            `json:"valid_from,omitempty"`
+	ValidTo      string            `json:"valid_to,omitempty"`
+	Successors   []Succession      `json:"successors,omitempty"`
+	Predecessors []Succession      `json:"predecessors,omitempty"`
+	Notes        []string          `json:"notes,omitempty"`
+}
+
+// ValidOn reports whether the region existed on date (YYYY-MM-DD).
+func (r Region) ValidOn(date string) bool {
+	if r.ValidFrom != "" && date < r.ValidFrom {
+		return false
+	}
+	if r.ValidTo != "" && date > r.ValidTo {
+		return false
+	}
+	return true
+}
+
+// Measure is what an observation counts, with its unit. Two measures are
+// never mixed in one series.
+type Measure struct {
+	ID         string `json:"id"`
+	Name       Text   `json:"name"`
+	Unit       string `json:"unit"`
+	Definition Text   `json:"definition"`
+}
+
+// Source is a publication that observations are taken from.
+type Source struct {
+	ID        string   `json:"id"`
+	Publisher string   `json:"publisher"`
+	Title     string   `json:"title"`
+	URL       string   `json:"url"`
+	TableID   string   `json:"table_id,omitempty"`
+	Published string   `json:"published,omitempty"` // as precise as the source states: YYYY, YYYY-MM or YYYY-MM-DD
+	Retrieved string   `json:"retrieved,omitempty"` // when the figures were taken from it, where known
+	Kind      string   `json:"kind"`                // official, news quoting official, ...
+	Licence   string   `json:"licence"`
+	Notes     []string `json:"notes,omitempty"`
+}
+
+// Breakdown is the extra split of an observation that some sources publish.
+// An empty field means "total" for that dimension.
+type Breakdown struct {
+	Sex                 string `json:"sex,omitempty"`                  // female, male, other, unknown
+	Age                 string `json:"age,omitempty"`                  // 0-17, 18-plus, unknown
+	Citizenship         string `json:"citizenship,omitempty"`          // as published
+	RepatriationCountry string `json:"repatriation_country,omitempty"` // as published
+}
+
+// IsTotal reports whether the breakdown is the total on every dimension.
+func (b Breakdown) IsTotal() bool { return b == Breakdown{} }
+
+// Observation flags. Every flag an observation carries is one of these.
+const (
+	FlagApproximate          = "approximate"                 // the source gives the figure as approximate
+	FlagSuppressed           = "suppressed"                  // the source printed a cut-off text such as <5 instead of a number
+	FlagLaterVintage         = "later-vintage"               // a later, revised count of a figure another source published earlier
+	FlagPartialYear          = "partial-year"                // the period is part of a year
+	FlagOn2016Boundaries     = "reported-on-2016-boundaries" // a pre-2016 figure reported for a district of 2016
+	FlagInconsistentInSource = "inconsistent-in-source"      // the published figure contradicts another figure of the same source
+	FlagBreakInSeries        = "break-in-series"
+	FlagProvisional          = "provisional"
+	FlagEstimated            = "estimated"
+	FlagRevised              = "revised"
+	FlagDefinitionDiffers    = "definition-differs"
+	FlagLowReliability       = "low-reliability"
+	FlagConfidential         = "confidential"
+	FlagNotApplicable        = "not-applicable"
+	FlagNotSignificant       = "not-significant"
+	FlagForecast             = "forecast"
+	FlagEurostatEstimate     = "eurostat-estimate"
+)
+
+// Flags lists every flag with what it means, in a stable order.
+var Flags = []struct{ ID, Meaning string }{
+	{FlagApproximate, "the source gives the figure as approximate"},
+	{FlagSuppressed, "the source printed a cut-off text (value_text) such as <5 instead of a number; value is null"},
+	{FlagLaterVintage, "a later, revised count of a figure that another source published earlier"},
+	{FlagPartialYear, "the period is part of a year (a tertial, quarter or half)"},
+	{FlagOn2016Boundaries, "a pre-2016 figure reported for a police district of the 2016 reform"},
+	{FlagInconsistentInSource, "the published figure contradicts other figures of the same source; kept as published"},
+	{FlagBreakInSeries, "break in the time series"},
+	{FlagProvisional, "provisional"},
+	{FlagEstimated, "estimated by the publisher"},
+	{FlagRevised, "revised"},
+	{FlagDefinitionDiffers, "definition differs"},
+	{FlagLowReliability, "low reliability"},
+	{FlagConfidential, "confidential"},
+	{FlagNotApplicable, "not applicable"},
+	{FlagNotSignificant, "not significant"},
+	{FlagForecast, "forecast"},
+	{FlagEurostatEstimate, "Eurostat estimate"},
+}
+
+// KnownFlag reports whether f is one of Flags.
+func KnownFlag(f string) bool {
+	for _, k := range Flags {
+		if k.ID == f {
+			return true
+		}
+	}
+	return false
+}
+
+// Observation is one published figure. Value is nil when the source printed
+// text instead of a number (ValueText then holds it). Locator says where in the
+// source the figure stands.
+type Observation struct {
+	Offence    string    `json:"offence"`
+	Region     string    `json:"region"`
+	Period     string    `json:"period"`
+	Measure    string    `json:"measure"`
+	Breakdown  Breakdown `json:"breakdown"`
+	Value      *float64  `json:"value"`
+	ValueText  string    `json:"value_text,omitempty"`
+	Flags      []string  `json:"flags"`
+	Source     string    `json:"source"`
+	Confidence string    `json:"confidence"` // A: official primary; B: secondary quoting official
+	Locator    string    `json:"locator"`
+}
+
+// keySep separates the fields of an observation key. It sorts below every
+// printable character, so shorter ids sort before longer ones that share a prefix.
+const keySep = "\x1f"
+
+// Key is the observation's identity and sort key within a release: two
+// observations of one release never share a key. Keys compare bytewise
+// (COLLATE "C" in PostgreSQL), which gives the stable order of list endpoints.
+func (o Observation) Key() string {
+	p, _ := ParsePeriod(o.Period)
+	return strings.Join([]string{
+		o.Offence, o.Region, o.Measure, p.SortKey(),
+		o.Breakdown.Sex, o.Breakdown.Age, o.Breakdown.Citizenship, o.Breakdown.RepatriationCountry,
+		o.Source,
+	}, keySep)
+}
+
+// PopulationFigure is a region's population on a date.
+type PopulationFigure struct {
+	Region  string  `json:"region"`
+	Date    string  `json:"date"`
+	Value   float64 `json:"value"`
+	Source  string  `json:"source"`
+	Locator string  `json:"locator"`
+}
+
+// Release is one loaded version of the whole dataset. Created is the
+// release's date (RFC 3339). Files lists the input files with checksums.
+type Release struct {
+	ID      string         `json:"id"`
+	Created string         `json:"created"`
+	Note    string         `json:"note,omitempty"`
+	Files   []ReleaseFile  `json:"files,omitempty"`
+	Counts  map[string]int `json:"counts,omitempty"`
+	Current bool           `json:"current"`
+}
+
+// ReleaseFile is one input file of a release.
+type ReleaseFile struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
+	Rows   int    `json:"rows"` // newline-terminated lines, header included
+}
+
+// RegionFilter selects regions. Empty fields select everything.
+type RegionFilter struct {
+	Types   []string
+	ValidOn string // YYYY-MM-DD
+}
+
+// Match reports whether r passes the filter.
+func (f RegionFilter) Match(r Region) bool {
+	if len(f.Types) > 0 && !contains(f.Types, r.Type) {
+		return false
+	}
+	if f.ValidOn != "" && !r.ValidOn(f.ValidOn) {
+		return false
+	}
+	return true
+}
+
+// ObservationFilter selects observations. Empty slices select everything;
+// values within one field are alternatives, fields are combined with AND.
+// Breakdown fields take a value, or "total" for the undivided figure.
+type ObservationFilter struct {
+	Offences    []string
+	Regions     []string
+	Measures    []string
+	Sources     []string
+	Sex         []string
+	Age         []string
+	Citizenship []string
+	From, To    *Period
+	After       string // the Key of the last observation already seen
+	Limit       int    // at most this many; 0 means no limit
+}
+
+// Match reports whether o passes every condition of the filter except
+// After and Limit.
+func (f ObservationFilter) Match(o Observation) bool {
+	if len(f.Offences) > 0 && !contains(f.Offences, o.Offence) {
+		return false
+	}
+	if len(f.Regions) > 0 && !contains(f.Regions, o.Region) {
+		return false
+	}
+	if len(f.Measures) > 0 && !contains(f.Measures, o.Measure) {
+		return false
+	}
+	if len(f.Sources) > 0 && !contains(f.Sources, o.Source) {
+		return false
+	}
+	if !matchBreakdown(f.Sex, o.Breakdown.Sex) || !matchBreakdown(f.Age, o.Breakdown.Age) ||
+		!matchBreakdown(f.Citizenship, o.Breakdown.Citizenship) {
+		return false
+	}
+	if f.From != nil || f.To != nil {
+		p, err := ParsePeriod(o.Period)
+		if err != nil {
+			return false
+		}
+		if f.From != nil && p.Start() < f.From.Start() {
+			return false
+		}
+		if f.To != nil && p.End() > f.To.End() {
+			return false
+		}
+	}
+	return true
+}
+
+func matchBreakdown(want []string, got string) bool {
+	if len(want) == 0 {
+		return true
+	}
+	if got == "" {
+		got = "total"
+	}
+	return contains(want, got)
+}
+
+// ObservationPage is one page of observations. Next is the After value for
+// the following page, empty on the last page; Total counts every match.
+type ObservationPage struct {
+	Observations []Observation
+	Next         string
+	Total        int
+}
+
+// PopulationFilter selects population figures.
+type PopulationFilter struct {
+	Regions  []string
+	From, To string // dates, inclusive; empty means open
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
