@@ -24,7 +24,7 @@ type MeasureList struct {
 //	@Param			format	query		string	false	"Representation (default json)"	Enums(json, csv)
 //	@Param			release	query		string	false	"Release id (default: the current release)"
 //	@Success		200		{object}	MeasureList
-//	@Failure		400,404,406	{object}	Problem
+//	@Failure		400,404,406,500,503	{object}	Problem
 //	@Router			/v1/measures [get]
 func (h *Handler) listMeasures(c *gin.Context) {
 	q, err := parseQuery(c.Request.URL.RawQuery, "format", "release")

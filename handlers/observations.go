@@ -62,7 +62,7 @@ var observationColumns = []string{
 //	@Param			format		query		string		false	"Representation (default json)"	Enums(json, csv)
 //	@Param			release		query		string		false	"Release id (default: the current release, or the cursor's)"
 //	@Success		200			{object}	ObservationList
-//	@Failure		400,404,406	{object}	Problem
+//	@Failure		400,404,406,500,503	{object}	Problem
 //	@Router			/v1/observations [get]
 func (h *Handler) listObservations(c *gin.Context) {
 	q, err := parseQuery(c.Request.URL.RawQuery, "offence", "region", "measure", "source", "from", "to",

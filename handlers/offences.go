@@ -32,7 +32,7 @@ type OffenceItem struct {
 //	@Param			format	query		string	false	"Representation (default json; or use the Accept header)"	Enums(json, csv)
 //	@Param			release	query		string	false	"Release id (default: the current release)"
 //	@Success		200		{object}	OffenceList
-//	@Failure		400,404,406	{object}	Problem
+//	@Failure		400,404,406,500,503	{object}	Problem
 //	@Router			/v1/offences [get]
 func (h *Handler) listOffences(c *gin.Context) {
 	q, err := parseQuery(c.Request.URL.RawQuery, "format", "release")
@@ -80,7 +80,7 @@ func (h *Handler) listOffences(c *gin.Context) {
 //	@Param			id		path		string	true	"Offence id"	example(sex-purchase)
 //	@Param			release	query		string	false	"Release id (default: the current release)"
 //	@Success		200		{object}	OffenceItem
-//	@Failure		400,404	{object}	Problem
+//	@Failure		400,404,500,503	{object}	Problem
 //	@Router			/v1/offences/{id} [get]
 func (h *Handler) getOffence(c *gin.Context) {
 	q, err := parseQuery(c.Request.URL.RawQuery, "release")

@@ -36,7 +36,7 @@ type PopulationMeta struct {
 //	@Param			format	query		string		false	"Representation (default json)"	Enums(json, csv)
 //	@Param			release	query		string		false	"Release id (default: the current release)"
 //	@Success		200		{object}	PopulationList
-//	@Failure		400,404,406	{object}	Problem
+//	@Failure		400,404,406,500,503	{object}	Problem
 //	@Router			/v1/population [get]
 func (h *Handler) listPopulation(c *gin.Context) {
 	q, err := parseQuery(c.Request.URL.RawQuery, "region", "from", "to", "format", "release")

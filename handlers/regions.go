@@ -36,7 +36,7 @@ var regionTypes = []string{store.RegionCountry, store.RegionCountryPart, store.R
 //	@Param			format		query		string		false	"Representation (default json)"	Enums(json, csv)
 //	@Param			release		query		string		false	"Release id (default: the current release)"
 //	@Success		200			{object}	RegionList
-//	@Failure		400,404,406	{object}	Problem
+//	@Failure		400,404,406,500,503	{object}	Problem
 //	@Router			/v1/regions [get]
 func (h *Handler) listRegions(c *gin.Context) {
 	q, err := parseQuery(c.Request.URL.RawQuery, "type", "valid_on", "format", "release")
@@ -103,7 +103,7 @@ func successionIDs(ss []store.Succession) string {
 //	@Param			id		path		string	true	"Region id"	example(pd2016-trondelag)
 //	@Param			release	query		string	false	"Release id (default: the current release)"
 //	@Success		200		{object}	RegionItem
-//	@Failure		400,404	{object}	Problem
+//	@Failure		400,404,500,503	{object}	Problem
 //	@Router			/v1/regions/{id} [get]
 func (h *Handler) getRegion(c *gin.Context) {
 	q, err := parseQuery(c.Request.URL.RawQuery, "release")

@@ -31,7 +31,7 @@ type ReleaseItem struct {
 //	@Produce		text/csv
 //	@Param			format	query		string	false	"Representation (default json)"	Enums(json, csv)
 //	@Success		200		{object}	ReleaseList
-//	@Failure		400,406	{object}	Problem
+//	@Failure		400,406,500,503	{object}	Problem
 //	@Router			/v1/releases [get]
 func (h *Handler) listReleases(c *gin.Context) {
 	q, err := parseQuery(c.Request.URL.RawQuery, "format")
@@ -75,7 +75,7 @@ func (h *Handler) listReleases(c *gin.Context) {
 //	@Produce		json
 //	@Param			id	path		string	true	"Release id"
 //	@Success		200	{object}	ReleaseItem
-//	@Failure		400,404	{object}	Problem
+//	@Failure		400,404,500,503	{object}	Problem
 //	@Router			/v1/releases/{id} [get]
 func (h *Handler) getRelease(c *gin.Context) {
 	if _, err := parseQuery(c.Request.URL.RawQuery); err != nil {

@@ -56,7 +56,15 @@ func get(r gin.IRoutes, path string, h gin.HandlerFunc) {
 	r.HEAD(path, h)
 }
 
-// openapiJSON serves the OpenAPI 3 contract the Swagger UI reads.
+// openapiJSON godoc
+//
+//	@Summary		OpenAPI contract
+//	@Description	The OpenAPI 3 document of this API, generated from the handlers' annotations; the Swagger UI at /swagger/index.html reads it.
+//	@Tags			operations
+//	@ID				openapi
+//	@Produce		json
+//	@Success		200	{object}	object
+//	@Router			/openapi.json [get]
 func (h *Handler) openapiJSON(c *gin.Context) {
 	c.Data(http.StatusOK, "application/json; charset=utf-8", h.openapi)
 }

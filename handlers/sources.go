@@ -30,7 +30,7 @@ type SourceItem struct {
 //	@Param			format	query		string	false	"Representation (default json)"	Enums(json, csv)
 //	@Param			release	query		string	false	"Release id (default: the current release)"
 //	@Success		200		{object}	SourceList
-//	@Failure		400,404,406	{object}	Problem
+//	@Failure		400,404,406,500,503	{object}	Problem
 //	@Router			/v1/sources [get]
 func (h *Handler) listSources(c *gin.Context) {
 	q, err := parseQuery(c.Request.URL.RawQuery, "format", "release")
@@ -73,7 +73,7 @@ func (h *Handler) listSources(c *gin.Context) {
 //	@Param			id		path		string	true	"Source id"	example(stortinget-54169)
 //	@Param			release	query		string	false	"Release id (default: the current release)"
 //	@Success		200		{object}	SourceItem
-//	@Failure		400,404	{object}	Problem
+//	@Failure		400,404,500,503	{object}	Problem
 //	@Router			/v1/sources/{id} [get]
 func (h *Handler) getSource(c *gin.Context) {
 	q, err := parseQuery(c.Request.URL.RawQuery, "release")

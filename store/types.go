@@ -179,7 +179,7 @@ type Observation struct {
 	Period     string    `json:"period"`
 	Measure    string    `json:"measure"`
 	Breakdown  Breakdown `json:"breakdown"`
-	Value      *float64  `json:"value"`
+	Value      *float64  `json:"value" extensions:"x-nullable"`
 	ValueText  string    `json:"value_text,omitempty"`
 	Flags      []string  `json:"flags"`
 	Source     string    `json:"source"`

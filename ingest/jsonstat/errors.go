@@ -1,6 +1,7 @@
 package jsonstat
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -16,6 +17,7 @@ type Error struct {
 	File   string // the name passed to Decode, or the mapping file
 	Path   string // JSON path such as value[17] or dimension.Tid.category.index
 	Offset int64  // byte offset, set only for syntax errors and truncation
+	Line   int    // the line of Offset, 1-based; 0 when Offset is not set
 	Msg    string
 }
 
@@ -24,6 +26,9 @@ func (e *Error) Error() string {
 	b.WriteString(e.File)
 	if e.Offset > 0 || e.Path == "" {
 		fmt.Fprintf(&b, ": byte offset %d", e.Offset)
+		if e.Line > 0 {
+			fmt.Fprintf(&b, " (line %d)", e.Line)
+		}
 	}
 	if e.Path != "" {
 		b.WriteString(": ")
@@ -67,4 +72,12 @@ func (l *errList) err() error {
 		errs = append(errs, fmt.Errorf("and %d more errors: %w", l.dropped, store.ErrInvalid))
 	}
 	return errors.Join(errs...)
+}
+
+// at sets the byte offset of a syntax error and the line it falls on.
+func (e *Error) at(data []byte, offset int64) *Error {
+	offset = max(offset, 1)
+	e.Offset = offset
+	e.Line = 1 + bytes.Count(data[:min(offset, int64(len(data)))], []byte("\n"))
+	return e
 }

@@ -120,7 +120,7 @@ func DecodeMapping(r io.Reader, name string) (Mapping, error) {
 		if errors.As(err, &te) {
 			return Mapping{}, &Error{File: name, Path: te.Field, Msg: fmt.Sprintf("want %s, got JSON %s", te.Type, te.Value)}
 		}
-		return Mapping{}, &Error{File: name, Path: "", Offset: max(dec.InputOffset(), 1), Msg: err.Error()}
+		return Mapping{}, (&Error{File: name, Msg: err.Error()}).at(data, dec.InputOffset())
 	}
 	m.Name = name
 	if err := m.Validate(); err != nil {

@@ -60,15 +60,14 @@ func checkSyntax(data []byte, name string) error {
 			var se *json.SyntaxError
 			switch {
 			case errors.As(err, &se):
-				return &Error{File: name, Path: path(), Offset: max(se.Offset, 1), Msg: "malformed JSON: " + se.Error()}
+				return (&Error{File: name, Path: path(), Msg: "malformed JSON: " + se.Error()}).at(data, se.Offset)
 			case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 				if !started {
 					return &Error{File: name, Msg: "empty document"}
 				}
-				return &Error{File: name, Path: path(), Offset: int64(len(data)),
-					Msg: "document ends early (truncated): unexpected end of input"}
+				return (&Error{File: name, Path: path(), Msg: "document ends early (truncated): unexpected end of input"}).at(data, int64(len(data)))
 			default:
-				return &Error{File: name, Path: path(), Offset: max(dec.InputOffset(), 1), Msg: "malformed JSON: " + err.Error()}
+				return (&Error{File: name, Path: path(), Msg: "malformed JSON: " + err.Error()}).at(data, dec.InputOffset())
 			}
 		}
 		started = true
@@ -108,7 +107,7 @@ func checkSyntax(data []byte, name string) error {
 		}
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return &Error{File: name, Offset: max(dec.InputOffset(), 1), Msg: "trailing data after the document"}
+		return (&Error{File: name, Msg: "trailing data after the document"}).at(data, dec.InputOffset())
 	}
 	return nil
 }

@@ -87,9 +87,7 @@ func generateSwagger(root, docsDir string) error {
 		OutputDir:   docsDir,
 		// No docs.go: it registers itself from an init function, which the
 		// project does not allow; the UI loads /openapi.json instead.
-		OutputTypes:     []string{"json", "yaml"},
-		ParseDependency: 0,
-		ParseInternal:   true,
+		OutputTypes: []string{"json", "yaml"},
 		// encoding/json always writes a field without omitempty, so the
 		// schema marks it required and the contract test catches a missing
 		// one; omitempty, binding:"optional" or validate:"optional" make a

@@ -180,6 +180,9 @@ func (s *Store) Releases(ctx context.Context) ([]store.Release, error) {
 
 // Release implements store.Store.
 func (s *Store) Release(ctx context.Context, id string) (store.Release, error) {
+	if !storable(id) {
+		return store.Release{}, fmt.Errorf("release %q: %w", id, store.ErrNotFound)
+	}
 	rel, err := scanRelease(s.pool.QueryRow(ctx, `
 		SELECT r.id, r.created, r.note, r.files, r.counts, c.release_id IS NOT NULL
 		FROM releases r LEFT JOIN current_release c ON c.release_id = r.id

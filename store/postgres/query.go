@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -20,6 +21,9 @@ import (
 // release id; q and args produce the rows handed to scan. It returns head's
 // value.
 func (s *Store) read(ctx context.Context, what, release, head string, headArgs []any, q string, args []any, scan func(pgx.Rows) error) (int, error) {
+	if !storable(release) {
+		return 0, fmt.Errorf("release %q: %w", release, store.ErrNotFound)
+	}
 	b := &pgx.Batch{}
 	b.Queue("SELECT "+head+" FROM releases WHERE id = $1", headArgs...)
 	b.Queue(q, args...)
@@ -82,6 +86,34 @@ func doc[T any](ctx context.Context, s *Store, what, release, q string, args ...
 	return list[0], nil
 }
 
+// storable reports whether PostgreSQL can hold s as text: valid UTF-8 with
+// no NUL. Every stored id and key is storable, so a filter value that is not
+// can match nothing; sending it would only make the server fail the query.
+func storable(s string) bool {
+	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
+}
+
+// storableID returns id, or the empty string, which is never an id, when
+// PostgreSQL cannot hold id.
+func storableID(id string) string {
+	if !storable(id) {
+		return ""
+	}
+	return id
+}
+
+// storableOnly drops the values that cannot equal a stored string. It
+// returns an empty, not nil, slice when none is left.
+func storableOnly(values []string) []string {
+	out := make([]string, 0, len(values))
+	for _, v := range values {
+		if storable(v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 // unmarshal decodes a JSON column; SQL NULL leaves v as it is.
 func unmarshal(b []byte, v any) error {
 	if b == nil {
@@ -99,28 +131,29 @@ func (s *Store) Offences(ctx context.Context, release string) ([]store.Offence, 
 // Offence implements store.Store.
 func (s *Store) Offence(ctx context.Context, release, id string) (store.Offence, error) {
 	return doc[store.Offence](ctx, s, fmt.Sprintf("offence %q", id), release,
-		`SELECT doc FROM offences WHERE release_id = $1 AND id = $2`, release, id)
+		`SELECT doc FROM offences WHERE release_id = $1 AND id = $2`, release, storableID(id))
 }
 
 // Regions implements store.Store.
 func (s *Store) Regions(ctx context.Context, release string, f store.RegionFilter) ([]store.Region, error) {
-	types := f.Types
-	if types == nil {
-		types = []string{}
+	var c conds
+	c.add("release_id = ?", release)
+	if len(f.Types) > 0 {
+		c.add("type = ANY(?)", storableOnly(f.Types))
 	}
-	// The bounds compare as store.Region.ValidOn does: an empty bound is open.
-	return docs[store.Region](ctx, s, "regions", release, `
-		SELECT doc FROM regions
-		WHERE release_id = $1
-		  AND (cardinality($2::text[]) = 0 OR type = ANY($2))
-		  AND ($3 = '' OR ((valid_from = '' OR valid_from <= $3) AND (valid_to = '' OR valid_to >= $3)))
-		ORDER BY id`, release, types, f.ValidOn)
+	if f.ValidOn != "" {
+		// As store.Region.ValidOn: an empty bound is open.
+		c.add("(valid_from = '' OR "+c.compare("valid_from", "<=", f.ValidOn)+")", nil)
+		c.add("(valid_to = '' OR "+c.compare("valid_to", ">=", f.ValidOn)+")", nil)
+	}
+	return docs[store.Region](ctx, s, "regions", release,
+		"SELECT doc FROM regions WHERE "+c.where()+" ORDER BY id", c.args...)
 }
 
 // Region implements store.Store.
 func (s *Store) Region(ctx context.Context, release, id string) (store.Region, error) {
 	return doc[store.Region](ctx, s, fmt.Sprintf("region %q", id), release,
-		`SELECT doc FROM regions WHERE release_id = $1 AND id = $2`, release, id)
+		`SELECT doc FROM regions WHERE release_id = $1 AND id = $2`, release, storableID(id))
 }
 
 // Measures implements store.Store.
@@ -138,7 +171,7 @@ func (s *Store) Sources(ctx context.Context, release string) ([]store.Source, er
 // Source implements store.Store.
 func (s *Store) Source(ctx context.Context, release, id string) (store.Source, error) {
 	return doc[store.Source](ctx, s, fmt.Sprintf("source %q", id), release,
-		`SELECT doc FROM sources WHERE release_id = $1 AND id = $2`, release, id)
+		`SELECT doc FROM sources WHERE release_id = $1 AND id = $2`, release, storableID(id))
 }
 
 // conds collects the parameterised conditions of a WHERE clause.
@@ -147,10 +180,26 @@ type conds struct {
 	args []any
 }
 
-// add appends a condition; each ? in it stands for arg.
+// add appends a condition; each ? in it stands for arg. A nil arg adds a
+// condition without a parameter of its own, such as one built by compare.
 func (c *conds) add(cond string, arg any) {
-	c.args = append(c.args, arg)
-	c.sql = append(c.sql, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(c.args))))
+	if arg != nil {
+		c.args = append(c.args, arg)
+		cond = strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(c.args)))
+	}
+	c.sql = append(c.sql, cond)
+}
+
+// compare returns the condition "column op value", comparing bytewise as Go
+// does. The column's COLLATE "C" compares bytes already; a value PostgreSQL
+// cannot hold as text (such as a cursor with a NUL) is compared as bytea.
+func (c *conds) compare(column, op, value string) string {
+	if storable(value) {
+		c.args = append(c.args, value)
+		return column + " " + op + " $" + strconv.Itoa(len(c.args))
+	}
+	c.args = append(c.args, []byte(value))
+	return "convert_to(" + column + ", 'UTF8') " + op + " $" + strconv.Itoa(len(c.args))
 }
 
 func (c *conds) where() string { return strings.Join(c.sql, " AND ") }
@@ -186,7 +235,7 @@ func (s *Store) Observations(ctx context.Context, release string, f store.Observ
 		values []string
 	}{{"offence", f.Offences}, {"region", f.Regions}, {"measure", f.Measures}, {"source", f.Sources}} {
 		if len(in.values) > 0 {
-			c.add(in.column+" = ANY(?)", in.values)
+			c.add(in.column+" = ANY(?)", storableOnly(in.values))
 		}
 	}
 	for _, in := range []struct {
@@ -194,19 +243,19 @@ func (s *Store) Observations(ctx context.Context, release string, f store.Observ
 		values []string
 	}{{"sex", f.Sex}, {"age", f.Age}, {"citizenship", f.Citizenship}} {
 		if len(in.values) > 0 {
-			c.add(in.column+" = ANY(?)", breakdownValues(in.values))
+			c.add(in.column+" = ANY(?)", storableOnly(breakdownValues(in.values)))
 		}
 	}
 	if f.From != nil {
-		c.add("period_start >= ?", f.From.Start())
+		c.add(c.compare("period_start", ">=", f.From.Start()), nil)
 	}
 	if f.To != nil {
-		c.add("period_end <= ?", f.To.End())
+		c.add(c.compare("period_end", "<=", f.To.End()), nil)
 	}
 	count := "(SELECT count(*) FROM observations WHERE " + c.where() + ")"
 	countArgs := append([]any(nil), c.args...)
 	if f.After != "" {
-		c.add("key > ?", f.After)
+		c.add(c.compare("key", ">", f.After), nil)
 	}
 	q := "SELECT key, " + observationColumns + " FROM observations WHERE " + c.where() + " ORDER BY key"
 	if f.Limit > 0 {
@@ -243,13 +292,13 @@ func (s *Store) Population(ctx context.Context, release string, f store.Populati
 	var c conds
 	c.add("release_id = ?", release)
 	if len(f.Regions) > 0 {
-		c.add("region = ANY(?)", f.Regions)
+		c.add("region = ANY(?)", storableOnly(f.Regions))
 	}
 	if f.From != "" {
-		c.add("date >= ?", f.From)
+		c.add(c.compare("date", ">=", f.From), nil)
 	}
 	if f.To != "" {
-		c.add("date <= ?", f.To)
+		c.add(c.compare("date", "<=", f.To), nil)
 	}
 	out := []store.PopulationFigure{}
 	_, err := s.read(ctx, "population", release, "0", []any{release},

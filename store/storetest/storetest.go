@@ -82,6 +82,10 @@ func Compare(t *testing.T, s store.Store, d *store.Dataset) {
 			{ValidOn: "2017-01-01"},
 			{ValidOn: "2020-02-01"},
 			{Types: []string{store.RegionPoliceDistrict}, ValidOn: "2017-01-01"},
+			{Types: []string{"\x00"}},
+			{Types: []string{store.RegionCountry, "\xff"}},
+			{ValidOn: "2016-12-31\x00"},
+			{ValidOn: "2017-01-01\xff"},
 		} {
 			want := []store.Region{}
 			for _, r := range d.Regions {
@@ -136,6 +140,9 @@ func Compare(t *testing.T, s store.Store, d *store.Dataset) {
 			{To: "2013-12-31"},
 			{From: "2013-01-01", To: "2013-01-01"},
 			{Regions: []string{"NO"}, From: "2013-06-01"},
+			{Regions: []string{"NO\x00"}},
+			{From: "2014-01-01\x00"},
+			{To: "2013-12-31\xff"},
 		} {
 			want := []store.PopulationFigure{}
 			for _, p := range d.Population {
@@ -148,6 +155,133 @@ func Compare(t *testing.T, s store.Store, d *store.Dataset) {
 			check(t, fmt.Sprintf("Population(%+v)", f), got, err, want)
 		}
 	})
+}
+
+// Equivalent checks that got answers every read method for release exactly
+// as want does, with filters taken from want's own data (its first offences,
+// regions, measures, sources and periods), and compares the full observation
+// list item by item. It is for checking a store against the in-memory store
+// on a dataset the suite did not write, such as the bundled one.
+func Equivalent(t *testing.T, want, got store.Store, release string) {
+	ctx := context.Background()
+	same := func(what string, g any, gerr error, w any, werr error) {
+		t.Helper()
+		if werr != nil {
+			t.Fatalf("%s of the reference store: %v", what, werr)
+		}
+		check(t, what, g, gerr, w)
+	}
+
+	wr, werr := want.Release(ctx, release)
+	gr, gerr := got.Release(ctx, release)
+	same("Release", gr, gerr, wr, werr)
+	wc, werr := want.CurrentRelease(ctx)
+	gc, gerr := got.CurrentRelease(ctx)
+	same("CurrentRelease", gc, gerr, wc, werr)
+
+	offences, err := want.Offences(ctx, release)
+	g, gerr := got.Offences(ctx, release)
+	same("Offences", g, gerr, offences, err)
+	for _, o := range offences {
+		g, gerr := got.Offence(ctx, release, o.ID)
+		same("Offence "+o.ID, g, gerr, o, nil)
+	}
+	regions, err := want.Regions(ctx, release, store.RegionFilter{})
+	gregions, gerr := got.Regions(ctx, release, store.RegionFilter{})
+	same("Regions", gregions, gerr, regions, err)
+	for _, r := range regions {
+		g, gerr := got.Region(ctx, release, r.ID)
+		same("Region "+r.ID, g, gerr, r, nil)
+	}
+	for _, f := range []store.RegionFilter{
+		{Types: []string{store.RegionPoliceDistrict}},
+		{Types: []string{store.RegionCountry}},
+		{ValidOn: "2016-12-31"},
+		{Types: []string{store.RegionPoliceDistrict}, ValidOn: "2017-01-01"},
+	} {
+		w, werr := want.Regions(ctx, release, f)
+		g, gerr := got.Regions(ctx, release, f)
+		same(fmt.Sprintf("Regions(%+v)", f), g, gerr, w, werr)
+	}
+	measures, err := want.Measures(ctx, release)
+	gm, gerr := got.Measures(ctx, release)
+	same("Measures", gm, gerr, measures, err)
+	sources, err := want.Sources(ctx, release)
+	gs, gerr := got.Sources(ctx, release)
+	same("Sources", gs, gerr, sources, err)
+	for _, src := range sources {
+		g, gerr := got.Source(ctx, release, src.ID)
+		same("Source "+src.ID, g, gerr, src, nil)
+	}
+
+	all, err := want.Observations(ctx, release, store.ObservationFilter{})
+	if err != nil {
+		t.Fatalf("Observations of the reference store: %v", err)
+	}
+	gall, err := got.Observations(ctx, release, store.ObservationFilter{})
+	if err != nil {
+		t.Fatalf("Observations: %v", err)
+	}
+	if len(gall.Observations) != len(all.Observations) || gall.Total != all.Total {
+		t.Errorf("Observations: got %d (Total %d), want %d (Total %d)",
+			len(gall.Observations), gall.Total, len(all.Observations), all.Total)
+	}
+	for i := range min(len(all.Observations), len(gall.Observations)) {
+		equal(t, fmt.Sprintf("observation %d", i), gall.Observations[i], all.Observations[i])
+	}
+
+	// Filters on values the data hold: the first and last of each dimension,
+	// a span of periods, and breakdown totals.
+	var fs []store.ObservationFilter
+	if n := len(all.Observations); n > 0 {
+		first, last := all.Observations[0], all.Observations[n-1]
+		mid := all.Observations[n/2]
+		fs = append(fs,
+			store.ObservationFilter{Offences: []string{first.Offence}},
+			store.ObservationFilter{Offences: []string{mid.Offence}, Regions: []string{mid.Region}},
+			store.ObservationFilter{Offences: []string{first.Offence, last.Offence}, Regions: []string{last.Region}},
+			store.ObservationFilter{Regions: []string{mid.Region}, Measures: []string{mid.Measure}},
+			store.ObservationFilter{Sources: []string{mid.Source}, Sex: []string{"total"}, Age: []string{"total"}},
+			store.ObservationFilter{Sex: []string{"female", "male"}},
+			store.ObservationFilter{Citizenship: []string{"total"}, Limit: 10},
+			store.ObservationFilter{After: mid.Key(), Limit: 25},
+		)
+		if p, err := store.ParsePeriod(mid.Period); err == nil {
+			from, to := p, store.Period{Year: p.Year + 2, Kind: store.PeriodYear}
+			fs = append(fs,
+				store.ObservationFilter{From: &from},
+				store.ObservationFilter{From: &from, To: &to, Offences: []string{mid.Offence}},
+				store.ObservationFilter{To: &p},
+			)
+		}
+	}
+	for _, f := range fs {
+		w, werr := want.Observations(ctx, release, f)
+		g, gerr := got.Observations(ctx, release, f)
+		same("Observations("+describe(f)+")", g, gerr, w, werr)
+		// Walking the pages yields the same figures in both.
+		if f.Limit == 0 {
+			walk(t, got, release, store.ObservationFilter{Offences: f.Offences, Regions: f.Regions,
+				Measures: f.Measures, Sources: f.Sources, Sex: f.Sex, Age: f.Age, Citizenship: f.Citizenship,
+				From: f.From, To: f.To}, 50, w.Observations)
+		}
+	}
+
+	pop, err := want.Population(ctx, release, store.PopulationFilter{})
+	gp, gerr := got.Population(ctx, release, store.PopulationFilter{})
+	same("Population", gp, gerr, pop, err)
+	if len(pop) > 0 {
+		p := pop[len(pop)/2]
+		for _, f := range []store.PopulationFilter{
+			{Regions: []string{p.Region}},
+			{From: p.Date},
+			{Regions: []string{p.Region}, To: p.Date},
+		} {
+			w, werr := want.Population(ctx, release, f)
+			g, gerr := got.Population(ctx, release, f)
+			same(fmt.Sprintf("Population(%+v)", f), g, gerr, w, werr)
+		}
+	}
 }
 
 // walk reads every page of f at limit and checks that the pages together
@@ -261,6 +395,13 @@ func observationFilters(d *store.Dataset) []store.ObservationFilter {
 		{After: "a"},
 		{After: "human-trafficking"},
 		{After: "human-trafficking\x1f"},
+		// Values PostgreSQL cannot hold as text, as a client may send them.
+		{Offences: []string{"homicide\x00"}},
+		{Offences: []string{"homicide", "\xff"}},
+		{Regions: []string{"\x00"}, Sex: []string{"\xfftotal"}},
+		{After: "\x00"},
+		{After: "human-trafficking\xff"},
+		{After: "human-trafficking\x1fNO\x00"},
 	}
 	// After at and between existing keys of the release.
 	keys := make([]string, len(d.Observations))
@@ -442,6 +583,11 @@ func testNotFound(t *testing.T, s store.Store) {
 		}},
 		{"Population", func() error { _, err := s.Population(ctx, bad, store.PopulationFilter{}); return err }},
 		{"empty release id", func() error { _, err := s.Offences(ctx, ""); return err }},
+		{"release id with a NUL", func() error { _, err := s.Release(ctx, Release1+"\x00"); return err }},
+		{"release id that is not UTF-8", func() error { _, err := s.Offences(ctx, "\xff"); return err }},
+		{"offence id with a NUL", func() error { _, err := s.Offence(ctx, Release1, "homicide\x00"); return err }},
+		{"region id that is not UTF-8", func() error { _, err := s.Region(ctx, Release1, "NO\xff"); return err }},
+		{"source id with a NUL", func() error { _, err := s.Source(ctx, Release1, "\x00"); return err }},
 	}
 	for _, c := range calls {
 		if err := c.call(); !errors.Is(err, store.ErrNotFound) {

@@ -1,0 +1,31 @@
+# Krimstat developer tasks. The README's two commands need none of these.
+
+.PHONY: run test docs data bench lint fuzz ci
+
+run:
+	go run ./cmd/krimstat serve
+
+test:
+	go test ./...
+
+# Regenerate docs/ (swag) and openapi/ (OpenAPI 3) from the annotations.
+docs:
+	go run ./internal/apidocs/cmd/apidocs
+
+# Rebuild the bundled release from the reference data beside the repository.
+data:
+	go run ./cmd/krimstat ingest -reference ../shared/data -out data/krimstat.json
+
+bench:
+	go test -run '^$$' -bench . -benchmem ./cache/... ./handlers/...
+	bash bench/load.sh
+
+lint:
+	gofmt -l $$(git ls-files '*.go')
+	go vet ./...
+
+fuzz:
+	bash scripts/fuzz.sh 60s
+
+ci:
+	bash .ci/run

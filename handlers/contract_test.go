@@ -1,0 +1,73 @@
+package handlers_test
+
+import (
+	"net/http/httptest"
+	"testing"
+
+	"github.com/krimstat/krimstat/internal/contract"
+)
+
+// TestContract validates real responses of every documented route against
+// the committed OpenAPI contract: status, content type and body schema.
+func TestContract(t *testing.T) {
+	doc := contract.Load(t)
+	r, _ := newRouter(t)
+	tests := []struct {
+		path   string // the OpenAPI path template
+		target string
+		accept string
+	}{
+		{"/v1/offences", "/v1/offences", ""},
+		{"/v1/offences", "/v1/offences?format=csv", ""},
+		{"/v1/offences", "/v1/offences", "image/png"},
+		{"/v1/offences", "/v1/offences?unknown=1", ""},
+		{"/v1/offences", "/v1/offences?release=nope", ""},
+		{"/v1/offences/{id}", "/v1/offences/sex-purchase", ""},
+		{"/v1/offences/{id}", "/v1/offences/human-trafficking/aggravated", ""},
+		{"/v1/offences/{id}", "/v1/offences/nope", ""},
+		{"/v1/regions", "/v1/regions?type=police-district&valid_on=2016-01-01", ""},
+		{"/v1/regions", "/v1/regions?format=csv", ""},
+		{"/v1/regions", "/v1/regions?type=city", ""},
+		{"/v1/regions/{id}", "/v1/regions/pd2016-trondelag", ""},
+		{"/v1/regions/{id}", "/v1/regions/pd2002-sor-trondelag", ""},
+		{"/v1/regions/{id}", "/v1/regions/nope", ""},
+		{"/v1/measures", "/v1/measures", ""},
+		{"/v1/measures", "/v1/measures?format=csv", ""},
+		{"/v1/sources", "/v1/sources", ""},
+		{"/v1/sources", "/v1/sources", "text/csv"},
+		{"/v1/sources/{id}", "/v1/sources/unodc-glotip-2025", ""},
+		{"/v1/sources/{id}", "/v1/sources/nope", ""},
+		{"/v1/observations", "/v1/observations?offence=sex-purchase&region=NO&measure=reported-persons&from=2009&to=2010", ""},
+		{"/v1/observations", "/v1/observations?region=NO&measure=persons-convicted&limit=10000", ""},
+		{"/v1/observations", "/v1/observations?limit=3", ""},
+		{"/v1/observations", "/v1/observations?format=csv&limit=20", ""},
+		{"/v1/observations", "/v1/observations?from=20x9", ""},
+		{"/v1/observations", "/v1/observations?limit=0", ""},
+		{"/v1/observations", "/v1/observations?format=xml", ""},
+		{"/v1/observations", "/v1/observations", "application/xml"},
+		{"/v1/population", "/v1/population?region=NO", ""},
+		{"/v1/population", "/v1/population?format=csv", ""},
+		{"/v1/population", "/v1/population?region=XX", ""},
+		{"/v1/releases", "/v1/releases", ""},
+		{"/v1/releases", "/v1/releases?format=csv", ""},
+		{"/v1/releases", "/v1/releases?limit=1", ""},
+		{"/v1/releases/{id}", "/v1/releases/nope", ""},
+		{"/healthz", "/healthz", ""},
+		{"/readyz", "/readyz", ""},
+		{"/openapi.json", "/openapi.json", ""},
+	}
+	ds, _ := bundled()
+	tests = append(tests, struct{ path, target, accept string }{"/v1/releases/{id}", "/v1/releases/" + ds.Release.ID, ""})
+	seen := map[string]bool{}
+	for _, tt := range tests {
+		req := httptest.NewRequest("GET", tt.target, nil)
+		if tt.accept != "" {
+			req.Header.Set("Accept", tt.accept)
+		}
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, req)
+		contract.Check(t, doc, "GET", tt.path, req, rec)
+		seen[contract.Key("GET", tt.path)] = true
+	}
+	contract.Covered(t, doc, seen)
+}
