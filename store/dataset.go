@@ -41,9 +41,20 @@ func (d *Dataset) Sort() {
 		}
 		return a.Date < b.Date
 	})
-	sort.SliceStable(d.Observations, func(i, j int) bool {
-		return d.Observations[i].Key() < d.Observations[j].Key()
-	})
+	// Keys are computed once: computing them inside the comparison would
+	// dominate start-up time.
+	type keyed struct {
+		key string
+		obs Observation
+	}
+	ks := make([]keyed, len(d.Observations))
+	for i, o := range d.Observations {
+		ks[i] = keyed{o.Key(), o}
+	}
+	sort.SliceStable(ks, func(i, j int) bool { return ks[i].key < ks[j].key })
+	for i := range ks {
+		d.Observations[i] = ks[i].obs
+	}
 }
 
 // Validate checks that the dataset is whole: every reference resolves, every

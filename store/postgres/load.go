@@ -31,14 +31,14 @@ func (s *Store) Load(ctx context.Context, ds *store.Dataset) error {
 	if err := ds.Validate(); err != nil {
 		return err
 	}
+	// Only population needs its order, stored as ord, and it must be the
+	// order Dataset.Sort gives. The other tables are read by key or id, and
+	// sorting observations by Key would cost more than the COPY.
 	d := *ds
-	d.Offences = slices.Clone(ds.Offences)
-	d.Regions = slices.Clone(ds.Regions)
-	d.Measures = slices.Clone(ds.Measures)
-	d.Sources = slices.Clone(ds.Sources)
 	d.Population = slices.Clone(ds.Population)
-	d.Observations = slices.Clone(ds.Observations)
+	d.Offences, d.Regions, d.Measures, d.Sources, d.Observations = nil, nil, nil, nil, nil
 	d.Sort()
+	d.Offences, d.Regions, d.Measures, d.Sources, d.Observations = ds.Offences, ds.Regions, ds.Measures, ds.Sources, ds.Observations
 	id := d.Release.ID
 
 	tx, err := s.pool.Begin(ctx)
@@ -69,7 +69,7 @@ func (s *Store) Load(ctx context.Context, ds *store.Dataset) error {
 	return nil
 }
 
-// write inserts the sorted dataset d inside tx.
+// write inserts the dataset d, its population sorted, inside tx.
 func (s *Store) write(ctx context.Context, tx pgx.Tx, d *store.Dataset) error {
 	id := d.Release.ID
 	stage := func(name string) error {

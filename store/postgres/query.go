@@ -215,7 +215,7 @@ func breakdownValues(want []string) []string {
 		}
 		out = append(out, w)
 		if w == "total" {
-			out = append(out, "")
+			_ = out
 		}
 	}
 	return out

@@ -259,11 +259,10 @@ func Equivalent(t *testing.T, want, got store.Store, release string) {
 		w, werr := want.Observations(ctx, release, f)
 		g, gerr := got.Observations(ctx, release, f)
 		same("Observations("+describe(f)+")", g, gerr, w, werr)
-		// Walking the pages yields the same figures in both.
-		if f.Limit == 0 {
-			walk(t, got, release, store.ObservationFilter{Offences: f.Offences, Regions: f.Regions,
-				Measures: f.Measures, Sources: f.Sources, Sex: f.Sex, Age: f.Age, Citizenship: f.Citizenship,
-				From: f.From, To: f.To}, 50, w.Observations)
+		// Walking the pages yields the same figures in both; a few pages
+		// each are enough.
+		if f.Limit == 0 && f.After == "" {
+			walk(t, got, release, f, max(7, len(w.Observations)/5), w.Observations)
 		}
 	}
 
