@@ -299,3 +299,15 @@ func TestCSVIsRFC4180(t *testing.T) {
 		}
 	}
 }
+
+func TestCORS(t *testing.T) {
+	r, _ := newRouter(t)
+	rec := do(t, r, "GET", "/v1/offences", "Origin", "https://news.example")
+	if got := rec.Header().Get("Access-Control-Allow-Origin"); got != "*" {
+		t.Errorf("GET Access-Control-Allow-Origin: got %q, want *", got)
+	}
+	rec = do(t, r, "OPTIONS", "/v1/observations", "Origin", "https://news.example", "Access-Control-Request-Method", "GET")
+	if rec.Code != 204 || rec.Header().Get("Access-Control-Allow-Origin") != "*" || rec.Header().Get("Access-Control-Allow-Methods") == "" {
+		t.Errorf("preflight: got %d %v, want 204 with CORS headers", rec.Code, rec.Header())
+	}
+}

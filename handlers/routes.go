@@ -13,6 +13,12 @@ import (
 type Options struct {
 	// Cache serves and stores whole responses of the data routes.
 	Cache gin.HandlerFunc
+	// RateLimit limits requests per client on the data routes.
+	RateLimit gin.HandlerFunc
+	// Metrics observes every request (count and latency by route and status).
+	Metrics gin.HandlerFunc
+	// MetricsHandler serves /metrics.
+	MetricsHandler http.Handler
 }
 
 // Routes returns the API's router: every route and middleware is listed here.
@@ -22,7 +28,10 @@ func (h *Handler) Routes(opt Options) *gin.Engine {
 	r.HandleMethodNotAllowed = true
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
-	r.Use(withRequestID, recoverProblem(h.log), logRequests(h.log), securityHeaders)
+	r.Use(withRequestID, recoverProblem(h.log), logRequests(h.log), securityHeaders, publicCORS())
+	if opt.Metrics != nil {
+		r.Use(opt.Metrics)
+	}
 	r.NoRoute(func(c *gin.Context) { h.fail(c, errRouteNotFound) })
 	r.NoMethod(func(c *gin.Context) { h.fail(c, errMethodNotAllowed) })
 
@@ -30,11 +39,17 @@ func (h *Handler) Routes(opt Options) *gin.Engine {
 	get(r, "/healthz", h.healthz)
 	get(r, "/readyz", h.readyz)
 	get(r, "/openapi.json", h.openapiJSON)
+	if opt.MetricsHandler != nil {
+		r.GET("/metrics", gin.WrapH(opt.MetricsHandler))
+	}
 	r.GET("/swagger/*any", ginSwagger.WrapHandler(swaggerFiles.Handler, ginSwagger.URL("/openapi.json")))
 
 	v1 := r.Group("/v1")
-	if opt.Cache != nil {
-		v1.Use(opt.Cache)
+	// The limiter runs before the cache: a cached answer still costs a token.
+	for _, mw := range []gin.HandlerFunc{opt.RateLimit, opt.Cache} {
+		if mw != nil {
+			v1.Use(mw)
+		}
 	}
 	get(v1, "/offences", h.listOffences)
 	get(v1, "/offences/*id", h.getOffence)

@@ -215,7 +215,7 @@ func breakdownValues(want []string) []string {
 		}
 		out = append(out, w)
 		if w == "total" {
-			_ = out
+			out = append(out, "")
 		}
 	}
 	return out
@@ -265,7 +265,7 @@ func (s *Store) Observations(ctx context.Context, release string, f store.Observ
 	page := store.ObservationPage{Observations: []store.Observation{}}
 	var lastKey string
 	total, err := s.read(ctx, "observations", release, count, countArgs, q, c.args, func(rows pgx.Rows) error {
-		if f.Limit > 0 && len(page.Observations) == f.Limit {
+		if f.Limit > 0 && len(page.Observations) == f.Limit+1 {
 			// The extra row: another page follows this one.
 			page.Next = lastKey
 			return nil
