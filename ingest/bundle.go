@@ -2,13 +2,12 @@ package ingest
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/krimstat/krimstat/ingest/eurostat"
 	"github.com/krimstat/krimstat/store"
@@ -56,8 +55,7 @@ func Build(dir string) (*store.Dataset, error) {
 			return nil, fmt.Errorf("read reference data: %w", err)
 		}
 		files[name] = b
-		sum := sha256.Sum256(b)
-		meta = append(meta, store.ReleaseFile{Path: name, SHA256: hex.EncodeToString(sum[:]), Rows: bytes.Count(b, []byte("\n"))})
+		meta = append(meta, FileInfo(name, b))
 	}
 
 	ds := &store.Dataset{Format: store.DatasetFormat, Offences: offences(), Measures: measures()}
@@ -106,28 +104,13 @@ func Build(dir string) (*store.Dataset, error) {
 		return nil, err
 	}
 	ds.Observations = append(append(figures, euro...), unodc...)
-	ds.Sort()
-
-	counts := map[string]int{}
-	for _, o := range ds.Observations {
-		counts["observations:"+o.Source]++
-	}
-	counts["observations"] = len(ds.Observations)
-	counts["population"] = len(ds.Population)
-	sum, err := ds.Checksum()
+	created, err := time.Parse("2006-01-02", releaseDate(ds.Sources))
 	if err != nil {
+		return nil, fmt.Errorf("release date: %w", err)
+	}
+	note := "Bundled reference release built from shared/data by krimstat ingest; dated by its newest source."
+	if err := Finish(ds, meta, created, note); err != nil {
 		return nil, err
-	}
-	created := releaseDate(ds.Sources)
-	ds.Release = store.Release{
-		ID:      strings.ReplaceAll(created, "-", "") + "-" + sum[:8],
-		Created: created + "T00:00:00Z",
-		Note:    "Bundled reference release built from shared/data by krimstat ingest; dated by its newest source.",
-		Files:   meta,
-		Counts:  counts,
-	}
-	if err := ds.Validate(); err != nil {
-		return nil, fmt.Errorf("built dataset: %w", err)
 	}
 	return ds, nil
 }

@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"sort"
 	"syscall"
 	"time"
 
@@ -20,6 +22,7 @@ import (
 	"github.com/krimstat/krimstat/openapi"
 	"github.com/krimstat/krimstat/store"
 	"github.com/krimstat/krimstat/store/memory"
+	"github.com/krimstat/krimstat/store/postgres"
 )
 
 // serve runs the API until ctx ends or SIGINT/SIGTERM arrives, then shuts
@@ -27,7 +30,7 @@ import (
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stdout)
-	dataFile := fs.String("data", "", "serve this release file or directory of release files instead of the bundled release")
+	dataFile := fs.String("data", "", "serve this release file, or every release file in this directory, instead of the bundled release")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -42,15 +45,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	st, err := openStore(*dataFile)
+	st, closeStore, err := openStore(ctx, cfg, *dataFile, log)
 	if err != nil {
 		return err
 	}
+	defer closeStore()
 	rel, err := st.CurrentRelease(ctx)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	log.Info("store ready", "store", "memory", "release", rel.ID)
+	log.Info("store ready", "release", rel.ID)
 
 	h := handlers.New(st, log, openapi.JSON)
 	srv := &http.Server{
@@ -90,23 +94,87 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	return nil
 }
 
-// openStore loads the bundled release, or the release file given by -data.
-func openStore(dataFile string) (store.Store, error) {
-	raw := data.Bundled
-	if dataFile != "" {
-		b, err := os.ReadFile(dataFile)
-		if err != nil {
-			return nil, fmt.Errorf("serve: %w", err)
+// openStore opens PostgreSQL when DATABASE_URL is set (checking that its
+// schema is current and watching for new releases), or else loads the release
+// files given by -data, or the bundled release, into memory.
+func openStore(ctx context.Context, cfg config, dataPath string, log *slog.Logger) (store.Store, func(), error) {
+	if cfg.DatabaseURL != "" {
+		if dataPath != "" {
+			return nil, nil, errors.New("serve: give either DATABASE_URL or -data, not both")
 		}
-		raw = b
+		pg, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.WithLogger(log))
+		if err != nil {
+			return nil, nil, fmt.Errorf("serve: %w", err)
+		}
+		if err := pg.CheckSchema(ctx); err != nil {
+			pg.Close()
+			return nil, nil, fmt.Errorf("serve: %w (run krimstat migrate)", err)
+		}
+		// Replicas learn of a new current release through NOTIFY; the
+		// response cache keys change with the release id.
+		go pg.WatchReleases(ctx, func(id string) { log.Info("current release changed", "release", id) })
+		log.Info("store", "kind", "postgres")
+		return pg, pg.Close, nil
 	}
-	ds, err := store.DecodeDataset(bytes.NewReader(raw))
+	files, err := releaseFiles(dataPath)
 	if err != nil {
-		return nil, fmt.Errorf("serve: load release: %w", err)
+		return nil, nil, err
 	}
 	st := memory.New()
-	if err := st.Load(ds); err != nil {
-		return nil, fmt.Errorf("serve: load release: %w", err)
+	var sets []*store.Dataset
+	if len(files) == 0 {
+		ds, err := store.DecodeDataset(bytes.NewReader(data.Bundled))
+		if err != nil {
+			return nil, nil, fmt.Errorf("serve: bundled release: %w", err)
+		}
+		sets = append(sets, ds)
 	}
-	return st, nil
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, nil, fmt.Errorf("serve: %w", err)
+		}
+		ds, err := store.DecodeDataset(bytes.NewReader(b))
+		if err != nil {
+			return nil, nil, fmt.Errorf("serve: %s: %w", f, err)
+		}
+		sets = append(sets, ds)
+	}
+	// The newest release becomes current: load oldest first.
+	sort.SliceStable(sets, func(i, j int) bool {
+		if sets[i].Release.Created != sets[j].Release.Created {
+			return sets[i].Release.Created < sets[j].Release.Created
+		}
+		return sets[i].Release.ID < sets[j].Release.ID
+	})
+	for _, ds := range sets {
+		if err := st.Load(ds); err != nil {
+			return nil, nil, fmt.Errorf("serve: load release %s: %w", ds.Release.ID, err)
+		}
+	}
+	log.Info("store", "kind", "memory", "releases", len(sets))
+	return st, func() {}, nil
+}
+
+// releaseFiles lists the release files at path: the file itself, or every
+// *.json in a directory. An empty path means the bundled release.
+func releaseFiles(path string) ([]string, error) {
+	if path == "" {
+		return nil, nil
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("serve: %w", err)
+	}
+	if !st.IsDir() {
+		return []string{path}, nil
+	}
+	files, err := filepath.Glob(filepath.Join(path, "*.json"))
+	if err != nil {
+		return nil, fmt.Errorf("serve: %w", err)
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("serve: no release files (*.json) in %s", path)
+	}
+	return files, nil
 }

@@ -1,6 +1,7 @@
 package jsonstat
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -265,5 +266,18 @@ func TestDecodeRejects(t *testing.T) {
 				t.Errorf("got %v, want an error containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func BenchmarkDecode(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join(testdata, "ssb-05300-v0.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := Decode(bytes.NewReader(data), "ssb-05300-v0.json"); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

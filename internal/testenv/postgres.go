@@ -1,6 +1,3 @@
-// Package testenv gives integration tests the real services they run
-// against, each test isolated in its own database or key space and cleaned
-// up when it ends.
 package testenv
 
 import (

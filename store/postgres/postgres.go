@@ -210,3 +210,12 @@ func scanRelease(row pgx.Row) (store.Release, error) {
 	}
 	return rel, nil
 }
+
+// Ping checks that the database answers, for a readiness probe. An error
+// wraps store.ErrUnavailable when the server cannot be reached.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return wrapErr(err, "postgres: ping")
+	}
+	return nil
+}

@@ -180,7 +180,7 @@ func TestFailedLoadChangesNothing(t *testing.T) {
 // second one standing for a replica, query continuously: no read fails, and
 // every answer comes whole from one release.
 func TestLoadWhileReading(t *testing.T) {
-	const size = 40000
+	const size = 20000
 	a, b := storetest.Synthetic("release-a", size), storetest.Synthetic("release-b", size)
 	for i := range b.Observations {
 		*b.Observations[i].Value += 0.5

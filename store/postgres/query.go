@@ -259,13 +259,15 @@ func (s *Store) Observations(ctx context.Context, release string, f store.Observ
 	}
 	q := "SELECT key, " + observationColumns + " FROM observations WHERE " + c.where() + " ORDER BY key"
 	if f.Limit > 0 {
-		q += " LIMIT " + strconv.Itoa(f.Limit+1)
+		// A parameter, not a literal, so that every limit shares one prepared statement.
+		c.args = append(c.args, f.Limit+1)
+		q += " LIMIT $" + strconv.Itoa(len(c.args))
 	}
 
 	page := store.ObservationPage{Observations: []store.Observation{}}
 	var lastKey string
 	total, err := s.read(ctx, "observations", release, count, countArgs, q, c.args, func(rows pgx.Rows) error {
-		if f.Limit > 0 && len(page.Observations) == f.Limit+1 {
+		if f.Limit > 0 && len(page.Observations) == f.Limit {
 			// The extra row: another page follows this one.
 			page.Next = lastKey
 			return nil

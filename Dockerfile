@@ -1,0 +1,16 @@
+# Multi-stage build: a static binary on a distroless base, run as non-root.
+FROM golang:1.26-bookworm AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/krimstat ./cmd/krimstat
+
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/krimstat /usr/local/bin/krimstat
+USER nonroot:nonroot
+EXPOSE 8080
+ENV KRIMSTAT_ADDR=:8080
+HEALTHCHECK --interval=10s --timeout=3s --retries=3 CMD ["/usr/local/bin/krimstat", "healthcheck"]
+ENTRYPOINT ["/usr/local/bin/krimstat"]
+CMD ["serve"]

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+)
+
+// compose is the part of docker-compose.yml the test checks.
+type compose struct {
+	Services map[string]struct {
+		Build       any               `json:"build"`
+		Image       string            `json:"image"`
+		Command     []string          `json:"command"`
+		Environment map[string]string `json:"environment"`
+		Healthcheck *struct {
+			Test []string `json:"test"`
+		} `json:"healthcheck"`
+		DependsOn map[string]struct {
+			Condition string `json:"condition"`
+		} `json:"depends_on"`
+	} `json:"services"`
+}
+
+// TestComposeFile validates docker-compose.yml's structure: Docker cannot
+// run on the CI machines, so the file is checked here instead.
+func TestComposeFile(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "docker-compose.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c compose
+	if err := yaml.Unmarshal(b, &c); err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	for _, name := range []string{"api", "postgres", "redis", "migrate", "load"} {
+		if _, ok := c.Services[name]; !ok {
+			t.Fatalf("service %s is missing", name)
+		}
+	}
+	for _, name := range []string{"api", "postgres", "redis"} {
+		if hc := c.Services[name].Healthcheck; hc == nil || len(hc.Test) == 0 {
+			t.Errorf("service %s: no healthcheck", name)
+		}
+	}
+	api := c.Services["api"]
+	for dep, want := range map[string]string{"postgres": "service_healthy", "redis": "service_healthy", "load": "service_completed_successfully"} {
+		if got := api.DependsOn[dep].Condition; got != want {
+			t.Errorf("api depends_on %s: got %q, want %q", dep, got, want)
+		}
+	}
+	if got := c.Services["load"].DependsOn["migrate"].Condition; got != "service_completed_successfully" {
+		t.Errorf("load depends_on migrate: got %q", got)
+	}
+	if got := c.Services["migrate"].DependsOn["postgres"].Condition; got != "service_healthy" {
+		t.Errorf("migrate depends_on postgres: got %q", got)
+	}
+	// The one-shot commands must be ones the binary knows.
+	for _, name := range []string{"migrate", "load", "api"} {
+		s := c.Services[name]
+		if s.Build == nil || len(s.Command) == 0 {
+			t.Errorf("service %s: want build and command", name)
+			continue
+		}
+		switch s.Command[0] {
+		case "serve", "migrate", "ingest":
+		default:
+			t.Errorf("service %s: unknown command %q", name, s.Command[0])
+		}
+		if !strings.HasPrefix(s.Environment["DATABASE_URL"], "postgres://") {
+			t.Errorf("service %s: DATABASE_URL %q", name, s.Environment["DATABASE_URL"])
+		}
+	}
+	if !strings.HasPrefix(api.Environment["REDIS_URL"], "redis://") {
+		t.Errorf("api: REDIS_URL %q", api.Environment["REDIS_URL"])
+	}
+}
+
+// TestDockerfile checks the image is multi-stage and runs as non-root.
+func TestDockerfile(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var from, user int
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		switch strings.ToUpper(f[0]) {
+		case "FROM":
+			from++
+		case "USER":
+			user++
+			if f[1] == "root" || strings.HasPrefix(f[1], "0") {
+				t.Errorf("USER %s: want non-root", f[1])
+			}
+		}
+	}
+	if from < 2 || user == 0 {
+		t.Errorf("Dockerfile: %d FROM and %d USER lines, want a multi-stage build with a USER", from, user)
+	}
+}

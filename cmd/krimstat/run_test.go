@@ -1,0 +1,124 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for the server's log writes and the
+// test's reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// startServe runs `krimstat serve` in the background on a free port and
+// returns its base URL, its log, and a stop function that returns run's error.
+func startServe(t *testing.T, env map[string]string, args ...string) (string, *syncBuffer, func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &syncBuffer{}
+	getenv := func(k string) string {
+		if k == "KRIMSTAT_ADDR" {
+			return "127.0.0.1:0"
+		}
+		return env[k]
+	}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, append([]string{"krimstat", "serve"}, args...), getenv, logs) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, line := range strings.Split(logs.String(), "\n") {
+			var entry struct {
+				Msg  string `json:"msg"`
+				Addr string `json:"addr"`
+			}
+			if json.Unmarshal([]byte(line), &entry) == nil && entry.Msg == "listening" {
+				stopped := false
+				var stopErr error
+				stop := func() error {
+					if !stopped {
+						stopped = true
+						cancel()
+						stopErr = <-done
+					}
+					return stopErr
+				}
+				t.Cleanup(func() { _ = stop() })
+				return "http://" + entry.Addr, logs, stop
+			}
+		}
+		select {
+		case err := <-done:
+			cancel()
+			t.Fatalf("serve exited early: %v\n%s", err, logs)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	cancel()
+	t.Fatalf("serve did not start within 20s:\n%s", logs)
+	return "", nil, nil
+}
+
+func TestServeBundledAndShutdown(t *testing.T) {
+	base, logs, stop := startServe(t, nil)
+	resp, err := http.Get(base + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"ready"`) {
+		t.Fatalf("/readyz: got %d %s, want 200 ready", resp.StatusCode, body)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("serve returned %v after shutdown, want nil", err)
+	}
+	if !strings.Contains(logs.String(), `"msg":"stopped"`) {
+		t.Errorf("log has no stopped line:\n%s", logs)
+	}
+}
+
+func TestRunUsage(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"krimstat"}, func(string) string { return "" }, &out); err == nil {
+		t.Error("no command: got nil error, want usage error")
+	}
+	if err := run(context.Background(), []string{"krimstat", "frobnicate"}, func(string) string { return "" }, &out); err == nil {
+		t.Error("unknown command: got nil error")
+	}
+	if !strings.Contains(out.String(), "usage: krimstat") {
+		t.Errorf("usage not printed: %s", out.String())
+	}
+}
+
+func TestConfigRejectsBadValues(t *testing.T) {
+	for _, env := range []map[string]string{
+		{"KRIMSTAT_LOG_LEVEL": "loud"},
+		{"KRIMSTAT_REQUEST_TIMEOUT": "soon"},
+	} {
+		_, err := loadConfig(func(k string) string { return env[k] })
+		if err == nil {
+			t.Errorf("%v: got nil error, want one", env)
+		}
+	}
+}

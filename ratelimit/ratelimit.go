@@ -1,0 +1,391 @@
+// Package ratelimit limits requests per client address for the public API.
+//
+// Limits are shared by every replica through Redis with GCRA (the generic
+// cell rate algorithm of github.com/go-redis/redis_rate). When Redis fails or
+// is slower than Config.RedisTimeout, each replica decides alone with an
+// in-process token bucket per client until Redis answers again, so a Redis
+// outage loosens the limits by the number of replicas but never fails or
+// slows a request beyond the timeout.
+//
+// Responses carry the RateLimit-Policy and RateLimit headers of
+// draft-ietf-httpapi-ratelimit-headers; a client over its limit gets 429
+// application/problem+json with Retry-After.
+package ratelimit
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/time/rate"
+)
+
+// Config sets the limits. New fills zero fields with the defaults below;
+// Validate rejects values that cannot be meant.
+type Config struct {
+	// Rate is the sustained number of requests a client may make per Period
+	// (default 600).
+	Rate int
+	// Period is the interval Rate is counted over (default one minute).
+	Period time.Duration
+	// Burst is the number of requests a client may make at once after
+	// being idle (default 100).
+	Burst int
+	// TrustedProxies are the peers whose X-Forwarded-For is believed. Empty
+	// means the TCP peer is always the client.
+	TrustedProxies []netip.Prefix
+	// IPv6PrefixLen groups IPv6 clients by network, since one subscriber
+	// usually holds a whole /64 (default 64; 128 limits each address).
+	IPv6PrefixLen int
+	// RedisTimeout bounds each Redis call (default 50 ms).
+	RedisTimeout time.Duration
+	// RedisBackoff is how long the limiter decides locally after a Redis
+	// failure before it tries Redis again (default one second), so a Redis
+	// that hangs costs one timeout per backoff, not one per request.
+	RedisBackoff time.Duration
+	// Prefix starts every Redis key (default "krimstat:ratelimit:");
+	// redis_rate puts "rate:" before it.
+	Prefix string
+	// Exempt, when set, lets the requests it returns true for pass without
+	// a token and without headers.
+	Exempt func(*http.Request) bool
+	// MaxLocalKeys bounds the in-process limiter's map (default 100000).
+	MaxLocalKeys int
+	// SweepInterval is how often idle in-process buckets are dropped
+	// (default one minute).
+	SweepInterval time.Duration
+}
+
+// Defaults of Config, chosen for a keyless public API: ten requests a second
+// sustained with room for a page that fires a hundred requests at once.
+const (
+	DefaultRate          = 600
+	DefaultPeriod        = time.Minute
+	DefaultBurst         = 100
+	DefaultIPv6PrefixLen = 64
+	DefaultRedisTimeout  = 50 * time.Millisecond
+	DefaultRedisBackoff  = time.Second
+	DefaultPrefix        = "krimstat:ratelimit:"
+	DefaultMaxLocalKeys  = 100_000
+	DefaultSweepInterval = time.Minute
+)
+
+// Validate reports the first field that is negative or out of range.
+func (c Config) Validate() error {
+	switch {
+	case c.Rate < 0:
+		return fmt.Errorf("ratelimit: rate %d: want a positive number", c.Rate)
+	case c.Period < 0:
+		return fmt.Errorf("ratelimit: period %s: want a positive duration", c.Period)
+	case c.Burst < 0:
+		return fmt.Errorf("ratelimit: burst %d: want a positive number", c.Burst)
+	case c.IPv6PrefixLen < 0 || c.IPv6PrefixLen > 128:
+		return fmt.Errorf("ratelimit: IPv6 prefix length %d: want 1 to 128", c.IPv6PrefixLen)
+	case c.RedisTimeout < 0 || c.RedisBackoff < 0 || c.SweepInterval < 0:
+		return errors.New("ratelimit: durations must not be negative")
+	case c.MaxLocalKeys < 0:
+		return fmt.Errorf("ratelimit: max local keys %d: want a positive number", c.MaxLocalKeys)
+	}
+	return nil
+}
+
+func (c Config) withDefaults() Config {
+	if c.Rate <= 0 {
+		c.Rate = DefaultRate
+	}
+	if c.Period <= 0 {
+		c.Period = DefaultPeriod
+	}
+	if c.Burst <= 0 {
+		c.Burst = DefaultBurst
+	}
+	if c.IPv6PrefixLen <= 0 || c.IPv6PrefixLen > 128 {
+		c.IPv6PrefixLen = DefaultIPv6PrefixLen
+	}
+	if c.RedisTimeout <= 0 {
+		c.RedisTimeout = DefaultRedisTimeout
+	}
+	if c.RedisBackoff <= 0 {
+		c.RedisBackoff = DefaultRedisBackoff
+	}
+	if c.Prefix == "" {
+		c.Prefix = DefaultPrefix
+	}
+	if c.MaxLocalKeys <= 0 {
+		c.MaxLocalKeys = DefaultMaxLocalKeys
+	}
+	if c.SweepInterval <= 0 {
+		c.SweepInterval = DefaultSweepInterval
+	}
+	return c
+}
+
+// Stats is a snapshot of a Limiter's counters since it was created.
+type Stats struct {
+	// Allowed and Rejected count the decisions, wherever they were made.
+	Allowed, Rejected uint64
+	// Fallbacks counts the decisions made in-process although Redis is
+	// configured: after a Redis error or during the backoff that follows.
+	Fallbacks uint64
+	// RedisErrors counts the failed Redis calls, timeouts included.
+	RedisErrors uint64
+	// LocalKeys is the number of clients the in-process limiter tracks.
+	LocalKeys int
+	// Degraded is true while the limiter decides locally because Redis
+	// failed.
+	Degraded bool
+}
+
+// Limiter limits requests per client. Its methods are safe for concurrent
+// use. Call Close to stop its sweeper.
+type Limiter struct {
+	cfg    Config
+	log    *slog.Logger
+	gcra   *redis_rate.Limiter // nil without Redis
+	limit  redis_rate.Limit
+	local  *local
+	policy string // the RateLimit-Policy header, the same on every response
+	window int    // seconds to refill a whole burst
+
+	allowed, rejected, fallbacks, redisErrors atomic.Uint64
+	retryRedisAt                              atomic.Int64 // unix nanoseconds; 0 while Redis is healthy
+	lastLog                                   atomic.Int64 // unix nanoseconds of the last fallback log line
+
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// logEvery spaces the fallback log lines so an outage under load does not
+// flood the log; the counters carry the numbers in between.
+const logEvery = 10 * time.Second
+
+// New returns a Limiter that shares its limits through rdb, or keeps them in
+// process when rdb is nil. It starts a goroutine that sweeps idle clients
+// out of memory; Close stops it. Zero fields of cfg take their defaults.
+func New(cfg Config, rdb *redis.Client, log *slog.Logger) *Limiter {
+	cfg = cfg.withDefaults()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	perSec := float64(cfg.Rate) / cfg.Period.Seconds()
+	refill := float64(cfg.Burst) / perSec
+	l := &Limiter{
+		cfg:    cfg,
+		log:    log,
+		limit:  redis_rate.Limit{Rate: cfg.Rate, Period: cfg.Period, Burst: cfg.Burst},
+		local:  newLocal(rate.Limit(perSec), cfg.Burst, cfg.MaxLocalKeys, seconds(refill)),
+		window: max(1, int(math.Ceil(refill))),
+		stop:   make(chan struct{}),
+		done:   make(chan struct{}),
+	}
+	// The policy is stated as "Burst requests per the time a whole burst
+	// takes to refill", which is the same rate as Rate per Period and keeps
+	// r (at most Burst) comparable with q.
+	l.policy = `"default";q=` + strconv.Itoa(cfg.Burst) + ";w=" + strconv.Itoa(l.window)
+	if rdb != nil {
+		l.gcra = redis_rate.NewLimiter(rdb)
+	}
+	go l.sweep()
+	return l
+}
+
+// Close stops the sweeper. It does not close the Redis client, which the
+// caller owns. It always returns nil.
+func (l *Limiter) Close() error {
+	l.closeOnce.Do(func() {
+		close(l.stop)
+		<-l.done
+	})
+	return nil
+}
+
+func (l *Limiter) sweep() {
+	defer close(l.done)
+	t := time.NewTicker(l.cfg.SweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case now := <-t.C:
+			l.local.sweep(now)
+		}
+	}
+}
+
+// Stats returns a snapshot of the counters.
+func (l *Limiter) Stats() Stats {
+	return Stats{
+		Allowed:     l.allowed.Load(),
+		Rejected:    l.rejected.Load(),
+		Fallbacks:   l.fallbacks.Load(),
+		RedisErrors: l.redisErrors.Load(),
+		LocalKeys:   l.local.len(),
+		Degraded:    l.retryRedisAt.Load() != 0,
+	}
+}
+
+// decision is the outcome of taking one token.
+type decision struct {
+	allowed    bool
+	remaining  int
+	reset      time.Duration // until the client's bucket is full again
+	retryAfter time.Duration // until the next request would be allowed, when refused
+}
+
+// Key returns the bucket a request counts against: its client's IPv4
+// address, or its client's IPv6 network of Config.IPv6PrefixLen bits.
+func (l *Limiter) Key(r *http.Request) string {
+	a, ok := ClientIP(r, l.cfg.TrustedProxies)
+	if !ok {
+		// Not reachable through net/http, whose RemoteAddr is always an
+		// address; such requests share one bucket rather than going free.
+		return "unknown"
+	}
+	if a.Is6() && l.cfg.IPv6PrefixLen < 128 {
+		p, _ := a.Prefix(l.cfg.IPv6PrefixLen)
+		return p.String()
+	}
+	return a.String()
+}
+
+// take spends one token of key, in Redis when it is configured and healthy,
+// else in process.
+func (l *Limiter) take(ctx context.Context, key string) decision {
+	now := time.Now()
+	if l.gcra == nil {
+		return l.local.allow(key, now)
+	}
+	if at := l.retryRedisAt.Load(); at != 0 && now.UnixNano() < at {
+		l.fallbacks.Add(1)
+		return l.local.allow(key, now)
+	}
+	// The client going away must not count as a Redis failure, so only the
+	// timeout bounds the call.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.cfg.RedisTimeout)
+	defer cancel()
+	res, err := l.gcra.Allow(ctx, l.cfg.Prefix+key, l.limit)
+	if err != nil {
+		l.redisErrors.Add(1)
+		l.fallbacks.Add(1)
+		l.retryRedisAt.Store(time.Now().Add(l.cfg.RedisBackoff).UnixNano())
+		l.logFallback(ctx, err)
+		return l.local.allow(key, now)
+	}
+	if l.retryRedisAt.Swap(0) != 0 {
+		l.log.InfoContext(ctx, "rate limiter: Redis answers again; limits are shared")
+	}
+	d := decision{
+		allowed:   res.Allowed > 0,
+		remaining: res.Remaining,
+		reset:     res.ResetAfter,
+	}
+	if !d.allowed {
+		d.retryAfter = res.RetryAfter
+	}
+	return d
+}
+
+func (l *Limiter) logFallback(ctx context.Context, err error) {
+	now := time.Now().UnixNano()
+	last := l.lastLog.Load()
+	if now-last < int64(logEvery) || !l.lastLog.CompareAndSwap(last, now) {
+		return
+	}
+	l.log.WarnContext(ctx, "rate limiter: Redis failed; limiting in process", "err", err,
+		"redis_errors", l.redisErrors.Load(), "fallbacks", l.fallbacks.Load(), "retry_in", l.cfg.RedisBackoff.String())
+}
+
+// Middleware limits the requests that pass through it. Allowed requests get
+// the RateLimit headers and go on; refused ones end with 429.
+func (l *Limiter) Middleware() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if l.cfg.Exempt != nil && l.cfg.Exempt(c.Request) {
+			c.Next()
+			return
+		}
+		d := l.take(c.Request.Context(), l.Key(c.Request))
+		h := c.Writer.Header()
+		h.Set("RateLimit-Policy", l.policy)
+		h.Set("RateLimit", `"default";r=`+strconv.Itoa(d.remaining)+";t="+strconv.Itoa(ceilSeconds(d.reset)))
+		if d.allowed {
+			l.allowed.Add(1)
+			c.Next()
+			return
+		}
+		l.rejected.Add(1)
+		l.refuse(c, max(1, ceilSeconds(d.retryAfter)))
+	}
+}
+
+// problem has the JSON shape of handlers.Problem, which this package cannot
+// import without a cycle (handlers' tests wire this middleware).
+type problem struct {
+	Type      string `json:"type"`
+	Title     string `json:"title"`
+	Status    int    `json:"status"`
+	Detail    string `json:"detail"`
+	Instance  string `json:"instance,omitempty"`
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// requestIDKey is where handlers' request-id middleware keeps the id.
+const requestIDKey = "krimstat.request_id"
+
+// ProblemType is the type URI of the 429 problem.
+const ProblemType = "https://krimstat.no/problems/rate-limited"
+
+func (l *Limiter) refuse(c *gin.Context, retry int) {
+	p := problem{
+		Type:   ProblemType,
+		Title:  "Too many requests",
+		Status: http.StatusTooManyRequests,
+		Detail: fmt.Sprintf("this client made more than %d requests in %d s (%d per %s sustained); retry in %d s",
+			l.cfg.Burst, l.window, l.cfg.Rate, periodText(l.cfg.Period), retry),
+		Instance:  c.Request.URL.RequestURI(),
+		RequestID: c.GetString(requestIDKey),
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(p) // A struct of strings and an int always encodes.
+	h := c.Writer.Header()
+	h.Set("Retry-After", strconv.Itoa(retry))
+	h.Set("Cache-Control", "no-store")
+	c.Data(http.StatusTooManyRequests, "application/problem+json", buf.Bytes())
+	c.Abort()
+}
+
+func ceilSeconds(d time.Duration) int {
+	if d <= 0 {
+		return 0
+	}
+	return int(math.Ceil(d.Seconds()))
+}
+
+// periodText writes a period the way a person reads it: "minute", "10 s".
+func periodText(d time.Duration) string {
+	switch d {
+	case time.Second:
+		return "second"
+	case time.Minute:
+		return "minute"
+	case time.Hour:
+		return "hour"
+	}
+	return d.String()
+}
