@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -59,14 +60,15 @@ var observationColumns = []string{
 //	@Param			citizenship	query		[]string	false	"Citizenship breakdown as published (total = not broken down)"	collectionFormat(csv)
 //	@Param			limit		query		int			false	"Page size"	minimum(1)	maximum(10000)	default(100)
 //	@Param			cursor		query		string		false	"Opaque cursor from links.next"
-//	@Param			format		query		string		false	"Representation (default json)"	Enums(json, csv)
+//	@Param			format		query		string		false	"Representation (default json): json, csv, or jsonstat (JSON-stat 2.0, served as application/json; also Accept: application/json+stat or application/vnd.json-stat+json)"	Enums(json, csv, jsonstat)
+//	@Param			csv_dialect	query		string		false	"CSV dialect: rfc4180 (default) or excel-no (UTF-8 BOM, semicolons, decimal comma, formula-looking text prefixed with ')"	Enums(rfc4180, excel-no)
 //	@Param			release		query		string		false	"Release id (default: the current release, or the cursor's)"
 //	@Success		200			{object}	ObservationList
 //	@Failure		400,404,406,500,503	{object}	Problem
 //	@Router			/v1/observations [get]
 func (h *Handler) listObservations(c *gin.Context) {
 	q, err := parseQuery(c.Request.URL.RawQuery, "offence", "region", "measure", "source", "from", "to",
-		"sex", "age", "citizenship", "limit", "cursor", "format", "release")
+		"sex", "age", "citizenship", "limit", "cursor", "format", "csv_dialect", "release")
 	if err != nil {
 		h.fail(c, err)
 		return
@@ -76,7 +78,12 @@ func (h *Handler) listObservations(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	format, err := q.format(c.GetHeader("Accept"), formatJSON, formatCSV)
+	format, err := q.format(c.GetHeader("Accept"), formatJSON, formatCSV, formatJSONStat)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	dialect, err := csvDialectOf(q)
 	if err != nil {
 		h.fail(c, err)
 		return
@@ -119,8 +126,16 @@ func (h *Handler) listObservations(c *gin.Context) {
 		c.Header("Link", "<"+links.Next+`>; rel="next"`)
 	}
 	sources := citedSources(page.Observations, cat.sourceList)
-	if format == formatCSV {
-		writeCSV(c, observationTable(page.Observations, sources))
+	switch format {
+	case formatCSV:
+		t := observationTable(page.Observations, sources)
+		t.name = fileName(append([]string{t.name}, slices.Concat(f.Offences, f.Regions, f.Measures, f.Sources)...)...)
+		t.dialect = dialect
+		writeCSV(c, t)
+		return
+	case formatJSONStat:
+		// One page, like the JSON: links.next is in the Link header.
+		h.writeJSONStat(c, page.Observations, sources, rel, "observations "+selfLink(c), nil)
 		return
 	}
 	writeJSON(c, ObservationList{
@@ -219,7 +234,7 @@ func observationTable(obs []store.Observation, sources []store.Source) table {
 	for _, s := range sources {
 		byID[s.ID] = s
 	}
-	t := table{name: "krimstat-observations", header: observationColumns}
+	t := table{name: "krimstat-observations", header: observationColumns, numeric: []string{"value"}}
 	for _, o := range obs {
 		value := ""
 		if o.Value != nil {

@@ -39,7 +39,10 @@ func (d *Dataset) Sort() {
 		if a.Region != b.Region {
 			return a.Region < b.Region
 		}
-		return a.Date < b.Date
+		if a.Date != b.Date {
+			return a.Date < b.Date
+		}
+		return a.Source < b.Source
 	})
 	// Keys are computed once: computing them inside the comparison would
 	// dominate start-up time.

@@ -60,7 +60,7 @@ type Store interface {
 
 	// Observations returns one page of the observations matching f, in Key
 	// order, starting after f.After. It returns ErrNotFound for an unknown
-	// release and ErrInvalid for a malformed filter.
+	// release.
 	Observations(ctx context.Context, release string, f ObservationFilter) (ObservationPage, error)
 
 	// Population returns the population figures matching f in (region, date) order.

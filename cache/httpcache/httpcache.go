@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -130,6 +131,13 @@ type middleware struct {
 	// Header values that are the same on every response, built once.
 	cacheControl []string
 	vary         []string
+	lastModified atomic.Pointer[stamp] // of the latest release seen
+}
+
+// stamp is a release time with its Last-Modified value, formatted once.
+type stamp struct {
+	t time.Time
+	v []string
 }
 
 // New returns middleware that serves GET and HEAD requests through tier;
@@ -315,7 +323,12 @@ func (m *middleware) validators(h http.Header, etag string, modified time.Time, 
 	h["Cache-Control"] = m.cacheControl
 	h["Vary"] = m.vary
 	if !modified.IsZero() {
-		h["Last-Modified"] = []string{modified.UTC().Format(http.TimeFormat)}
+		s := m.lastModified.Load()
+		if s == nil || !s.t.Equal(modified) {
+			s = &stamp{t: modified, v: []string{modified.UTC().Format(http.TimeFormat)}}
+			m.lastModified.Store(s)
+		}
+		h["Last-Modified"] = s.v
 	}
 	h["X-Cache"] = []string{xcache}
 }

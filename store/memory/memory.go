@@ -43,8 +43,15 @@ func (s *Store) Load(ds *store.Dataset) error {
 	if err := ds.Validate(); err != nil {
 		return err
 	}
+	// Copy every list: sorting must not reorder the caller's slices, and
+	// callers must never be able to change the store through them.
 	d := *ds
-	d.Observations = append([]store.Observation(nil), ds.Observations...)
+	d.Offences = append([]store.Offence{}, ds.Offences...)
+	d.Regions = append([]store.Region{}, ds.Regions...)
+	d.Measures = append([]store.Measure{}, ds.Measures...)
+	d.Sources = append([]store.Source{}, ds.Sources...)
+	d.Population = append([]store.PopulationFigure{}, ds.Population...)
+	d.Observations = append([]store.Observation{}, ds.Observations...)
 	d.Sort()
 	r := &release{
 		ds:       &d,
@@ -129,7 +136,7 @@ func (s *Store) Offences(ctx context.Context, rel string) ([]store.Offence, erro
 	if err != nil {
 		return nil, err
 	}
-	return r.ds.Offences, nil
+	return slices.Clone(r.ds.Offences), nil
 }
 
 // Offence implements store.Store.
@@ -179,7 +186,7 @@ func (s *Store) Measures(ctx context.Context, rel string) ([]store.Measure, erro
 	if err != nil {
 		return nil, err
 	}
-	return r.ds.Measures, nil
+	return slices.Clone(r.ds.Measures), nil
 }
 
 // Sources implements store.Store.
@@ -188,7 +195,7 @@ func (s *Store) Sources(ctx context.Context, rel string) ([]store.Source, error)
 	if err != nil {
 		return nil, err
 	}
-	return r.ds.Sources, nil
+	return slices.Clone(r.ds.Sources), nil
 }
 
 // Source implements store.Store.

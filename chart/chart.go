@@ -1,0 +1,208 @@
+// Package chart draws a small, accessible line chart of time series as a
+// self-contained SVG document: no scripts, no fonts or images to fetch, so
+// it can be served as an image and inlined into a page whose Content
+// Security Policy forbids every external request.
+//
+// It is hand-written on purpose. The Go chart libraries on the module proxy
+// either render through font rasterisers and draw far more than needed
+// (gonum/plot, wcharczuk/go-chart, the latter unmaintained) or emit HTML
+// that loads a JavaScript library from a CDN (go-echarts), which an embed
+// that must make no external request cannot use. What is needed here is a
+// few polylines, axes and labels, with gaps kept as gaps.
+package chart
+
+import (
+	"bufio"
+	"fmt"
+	"html"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Point is one value of a line. Value nil means the source printed no
+// number (Text, such as "<5", says what it printed): no marker is drawn and
+// the line breaks there.
+type Point struct {
+	X     float64  // position on the time axis, in years (2013.5 is mid-2013)
+	Label string   // the period as written, e.g. 2013 or 2013-T1
+	Value *float64 // nil for a value the source did not publish as a number
+	Text  string   // what the source printed instead of a number
+	// Joined draws a segment from the previous point of the line: set it
+	// only when the previous point is the period just before this one, so
+	// that a missing period shows as a gap, never as a straight line.
+	Joined bool
+}
+
+// Line is one series drawn as markers joined where Point.Joined says.
+type Line struct {
+	Label  string
+	Dashed bool // e.g. for parts of years, drawn apart from calendar years
+	Points []Point
+}
+
+// Chart is what SVG draws.
+type Chart struct {
+	Title string // the accessible name (<title>)
+	Desc  string // the accessible description (<desc>)
+	Unit  string // the y axis label
+	Lines []Line
+	// Width and Height are the viewBox size; the SVG scales to its container.
+	Width, Height int
+}
+
+var palette = []string{"#1b5e9f", "#c45a00", "#2e7d32", "#7b1fa2"}
+
+// SVG writes c as an SVG document (without an XML declaration, so that the
+// same bytes can be inlined into HTML). The y axis starts at zero: these are
+// counts and rates, and a cut axis would exaggerate a change.
+func SVG(w io.Writer, c Chart) error {
+	if c.Width <= 0 {
+		c.Width = 640
+	}
+	if c.Height <= 0 {
+		c.Height = 360
+	}
+	const left, right, top, bottom = 64.0, 16.0, 16.0, 56.0
+	W, H := float64(c.Width), float64(c.Height)
+	plotW, plotH := W-left-right, H-top-bottom
+
+	minX, maxX, maxY := math.Inf(1), math.Inf(-1), 0.0
+	n := 0
+	for _, l := range c.Lines {
+		for _, p := range l.Points {
+			minX, maxX = math.Min(minX, p.X), math.Max(maxX, p.X)
+			if p.Value != nil {
+				maxY = math.Max(maxY, *p.Value)
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		minX, maxX = 0, 1
+	}
+	// Whole years on the axis, with half a year of margin either side.
+	x0, x1 := math.Floor(minX), math.Ceil(maxX)
+	if x1 <= x0 {
+		x1 = x0 + 1
+	}
+	yTicks := niceTicks(maxY)
+	yMax := yTicks[len(yTicks)-1]
+	sx := func(x float64) float64 { return left + (x-x0)/(x1-x0)*plotW }
+	sy := func(y float64) float64 { return top + plotH - y/yMax*plotH }
+
+	b := bufio.NewWriter(w)
+	esc := html.EscapeString
+	fmt.Fprintf(b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" width="100%%" role="img" aria-labelledby="chart-title chart-desc" font-family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif" font-size="12">`, c.Width, c.Height)
+	fmt.Fprintf(b, `<title id="chart-title">%s</title><desc id="chart-desc">%s</desc>`, esc(c.Title), esc(c.Desc))
+	fmt.Fprintf(b, `<rect x="0" y="0" width="%d" height="%d" fill="#fff"/>`, c.Width, c.Height)
+
+	// Grid and y axis.
+	b.WriteString(`<g class="y-axis" fill="#444" stroke="#ddd">`)
+	for _, t := range yTicks {
+		y := sy(t)
+		fmt.Fprintf(b, `<line x1="%s" x2="%s" y1="%s" y2="%s"/>`, f(left), f(left+plotW), f(y), f(y))
+		fmt.Fprintf(b, `<text x="%s" y="%s" text-anchor="end" stroke="none" dominant-baseline="middle">%s</text>`, f(left-6), f(y), esc(formatTick(t)))
+	}
+	fmt.Fprintf(b, `<text transform="translate(14 %s) rotate(-90)" text-anchor="middle" stroke="none">%s</text>`, f(top+plotH/2), esc(c.Unit))
+	b.WriteString(`</g>`)
+
+	// x axis: a tick per year, thinned to at most 12 labels.
+	step := int(math.Ceil((x1 - x0) / 12))
+	b.WriteString(`<g class="x-axis" fill="#444" stroke="#999">`)
+	fmt.Fprintf(b, `<line x1="%s" x2="%s" y1="%s" y2="%s"/>`, f(left), f(left+plotW), f(top+plotH), f(top+plotH))
+	for y := int(x0); y <= int(x1); y += step {
+		x := sx(float64(y))
+		fmt.Fprintf(b, `<line x1="%s" x2="%s" y1="%s" y2="%s"/>`, f(x), f(x), f(top+plotH), f(top+plotH+4))
+		if y < int(x1) || n == 0 {
+			// A year's label sits in the middle of its span.
+			fmt.Fprintf(b, `<text x="%s" y="%s" text-anchor="middle" stroke="none">%d</text>`, f(sx(float64(y)+0.5)), f(top+plotH+18), y)
+		}
+	}
+	b.WriteString(`</g>`)
+
+	if n == 0 {
+		fmt.Fprintf(b, `<text x="%s" y="%s" text-anchor="middle" fill="#444">No figures for this series</text>`, f(left+plotW/2), f(top+plotH/2))
+	}
+
+	// Lines and markers.
+	for i, l := range c.Lines {
+		color := palette[i%len(palette)]
+		dash := ""
+		if l.Dashed {
+			dash = ` stroke-dasharray="5 4"`
+		}
+		fmt.Fprintf(b, `<g class="series" stroke="%s" fill="%s">`, color, color)
+		var path strings.Builder
+		var prev *Point
+		for j := range l.Points {
+			p := &l.Points[j]
+			if p.Value != nil && p.Joined && prev != nil && prev.Value != nil {
+				fmt.Fprintf(&path, "M%s %sL%s %s", f(sx(prev.X)), f(sy(*prev.Value)), f(sx(p.X)), f(sy(*p.Value)))
+			}
+			prev = p
+		}
+		if path.Len() > 0 {
+			fmt.Fprintf(b, `<path d="%s" fill="none" stroke-width="2"%s/>`, path.String(), dash)
+		}
+		for _, p := range l.Points {
+			if p.Value == nil {
+				// Not a number: a hollow mark on the axis with the printed text.
+				fmt.Fprintf(b, `<text x="%s" y="%s" text-anchor="middle" stroke="none" font-size="10">%s</text>`, f(sx(p.X)), f(top+plotH-4), esc(p.Text))
+				continue
+			}
+			fmt.Fprintf(b, `<circle cx="%s" cy="%s" r="3.5"><title>%s: %s</title></circle>`,
+				f(sx(p.X)), f(sy(*p.Value)), esc(p.Label), esc(formatValue(*p.Value)))
+		}
+		b.WriteString(`</g>`)
+	}
+
+	// Legend below the axis.
+	lx := left
+	for i, l := range c.Lines {
+		color := palette[i%len(palette)]
+		dash := ""
+		if l.Dashed {
+			dash = ` stroke-dasharray="5 4"`
+		}
+		y := H - 14
+		fmt.Fprintf(b, `<line x1="%s" x2="%s" y1="%s" y2="%s" stroke="%s" stroke-width="2"%s/>`, f(lx), f(lx+18), f(y), f(y), color, dash)
+		fmt.Fprintf(b, `<text x="%s" y="%s" dominant-baseline="middle" fill="#222">%s</text>`, f(lx+24), f(y), esc(l.Label))
+		lx += 40 + 6.5*float64(len([]rune(l.Label)))
+	}
+	b.WriteString(`</svg>`)
+	return b.Flush()
+}
+
+// niceTicks returns 0 and round steps up to at least max.
+func niceTicks(max float64) []float64 {
+	if max <= 0 || math.IsNaN(max) || math.IsInf(max, 0) {
+		return []float64{0, 1}
+	}
+	raw := max / 5
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	step := mag
+	for _, m := range []float64{1, 2, 2.5, 5, 10} {
+		if m*mag >= raw {
+			step = m * mag
+			break
+		}
+	}
+	var ticks []float64
+	for i := 0; ; i++ {
+		t := math.Round(float64(i)*step*1e9) / 1e9
+		ticks = append(ticks, t)
+		if t >= max {
+			break
+		}
+	}
+	return ticks
+}
+
+func f(v float64) string { return strconv.FormatFloat(math.Round(v*10)/10, 'f', -1, 64) }
+
+func formatTick(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+// formatValue writes a value with at most two decimals.
+func formatValue(v float64) string { return strconv.FormatFloat(math.Round(v*100)/100, 'f', -1, 64) }
