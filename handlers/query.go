@@ -150,6 +150,7 @@ var mediaFormats = []struct{ media, format string }{
 	{"text/csv", formatCSV},
 	{"application/json+stat", formatJSONStat},
 	{"application/vnd.json-stat+json", formatJSONStat},
+	{"application/json-stat+json", formatJSONStat},
 }
 
 // negotiate picks a format from an Accept header. An empty header, */* or an

@@ -59,9 +59,20 @@ func (h *Handler) Routes(opt Options) *gin.Engine {
 	get(v1, "/sources", h.listSources)
 	get(v1, "/sources/:id", h.getSource)
 	get(v1, "/observations", h.listObservations)
+	get(v1, "/series", h.getSeries)
+	get(v1, "/series.svg", h.getSeriesSVG)
+	get(v1, "/cite", h.getCite)
 	get(v1, "/population", h.listPopulation)
 	get(v1, "/releases", h.listReleases)
 	get(v1, "/releases/:id", h.getRelease)
+
+	// Pages for other sites to frame. Not behind the response cache, which
+	// does not replay their Content-Security-Policy header.
+	embed := r.Group("/embed")
+	if opt.RateLimit != nil {
+		embed.Use(opt.RateLimit)
+	}
+	get(embed, "/series", h.embedSeries)
 	return r
 }
 

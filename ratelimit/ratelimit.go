@@ -152,9 +152,12 @@ type Stats struct {
 // Limiter limits requests per client. Its methods are safe for concurrent
 // use. Call Close to stop its sweeper.
 type Limiter struct {
-	cfg    Config
-	log    *slog.Logger
-	gcra   *redis_rate.Limiter // nil without Redis
+	cfg  Config
+	log  *slog.Logger
+	gcra *redis_rate.Limiter // nil without Redis
+	// guard is true when the Redis client ignores context deadlines
+	// (go-redis's default), so each call must be raced against its deadline.
+	guard  bool
 	limit  redis_rate.Limit
 	local  *local
 	policy string // the RateLimit-Policy header, the same on every response
@@ -198,6 +201,7 @@ func New(cfg Config, rdb *redis.Client, log *slog.Logger) *Limiter {
 	l.policy = `"default";q=` + strconv.Itoa(cfg.Burst) + ";w=" + strconv.Itoa(l.window)
 	if rdb != nil {
 		l.gcra = redis_rate.NewLimiter(rdb)
+		l.guard = !rdb.Options().ContextTimeoutEnabled
 	}
 	go l.sweep()
 	return l
@@ -278,7 +282,7 @@ func (l *Limiter) take(ctx context.Context, key string) decision {
 	// timeout bounds the call.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.cfg.RedisTimeout)
 	defer cancel()
-	res, err := l.gcra.Allow(ctx, l.cfg.Prefix+key, l.limit)
+	res, err := l.allowRedis(ctx, key)
 	if err != nil {
 		l.redisErrors.Add(1)
 		l.fallbacks.Add(1)
@@ -298,6 +302,32 @@ func (l *Limiter) take(ctx context.Context, key string) decision {
 		d.retryAfter = res.RetryAfter
 	}
 	return d
+}
+
+// allowRedis asks Redis for one token of key within ctx's deadline. A
+// go-redis client without ContextTimeoutEnabled blocks for its own read
+// timeout (3 s by default) on a Redis that hangs, so the call then runs
+// aside and is abandoned at the deadline; it ends by itself on the client's
+// timeouts.
+func (l *Limiter) allowRedis(ctx context.Context, key string) (*redis_rate.Result, error) {
+	if !l.guard {
+		return l.gcra.Allow(ctx, l.cfg.Prefix+key, l.limit)
+	}
+	type answer struct {
+		res *redis_rate.Result
+		err error
+	}
+	ch := make(chan answer, 1)
+	go func() {
+		res, err := l.gcra.Allow(ctx, l.cfg.Prefix+key, l.limit)
+		ch <- answer{res, err}
+	}()
+	select {
+	case a := <-ch:
+		return a.res, a.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("redis: %w", ctx.Err())
+	}
 }
 
 func (l *Limiter) logFallback(ctx context.Context, err error) {

@@ -142,8 +142,26 @@ func timedGet(h http.Handler, remote string) (int, time.Duration) {
 // limited in process, none fails, and none waits longer than the Redis
 // timeout; when Redis comes back, the limits are shared again.
 func TestFallback(t *testing.T) {
+	// go-redis ignores context deadlines unless told otherwise; the limiter
+	// must keep its timeout either way.
+	clients := []struct {
+		name string
+		opt  func(addr string) *redis.Options
+	}{
+		{"default options", func(addr string) *redis.Options { return &redis.Options{Addr: addr} }},
+		{"deadline options", func(addr string) *redis.Options {
+			return &redis.Options{Addr: addr, ContextTimeoutEnabled: true, MaxRetries: -1,
+				DialTimeout: 50 * time.Millisecond, PoolTimeout: 50 * time.Millisecond}
+		}},
+	}
+	for _, c := range clients {
+		t.Run(c.name, func(t *testing.T) { testFallback(t, c.opt) })
+	}
+}
+
+func testFallback(t *testing.T, opt func(addr string) *redis.Options) {
 	srv := startRedis(t, 0)
-	rdb := redis.NewClient(&redis.Options{Addr: srv.addr()})
+	rdb := redis.NewClient(opt(srv.addr()))
 	t.Cleanup(func() { rdb.Close() })
 	const timeout = 50 * time.Millisecond
 	// Slack for a loaded test machine; a request that waited on a dead Redis

@@ -80,7 +80,7 @@ func (e entry) contentEncoding() string {
 // request) is left out.
 func keptHeader(name string) bool {
 	switch name {
-	case "Content-Type", "Content-Disposition", "Content-Encoding", "Content-Language", "Link":
+	case "Content-Type", "Content-Disposition", "Content-Encoding", "Content-Language", "Link", "Content-Security-Policy":
 		return true
 	}
 	return len(name) > len("X-Krimstat-") && http.CanonicalHeaderKey(name[:len("X-Krimstat-")]) == "X-Krimstat-"

@@ -18,7 +18,7 @@ var formats = []struct {
 }{
 	{"json", []string{"application/json"}},
 	{"csv", []string{"text/csv"}},
-	{"jsonstat", []string{"application/vnd.json-stat+json", "application/json-stat+json"}},
+	{"jsonstat", []string{"application/vnd.json-stat+json", "application/json-stat+json", "application/json+stat"}},
 	{"html", []string{"text/html"}},
 	{"svg", []string{"image/svg+xml"}},
 }
@@ -26,14 +26,16 @@ var formats = []struct {
 // defaultFormat answers requests that state no preference.
 const defaultFormat = "json"
 
-// Negotiate returns the representation a request asks for: the format query
-// parameter when present (one of json, csv, jsonstat, html, svg), else the
-// acceptable media type in accept with the highest quality (the first one on
-// ties), else json. It returns false for an unknown or repeated format
-// parameter, which the handler must reject; such requests are not cached.
-//
-// Handlers behind the cache must choose their representation the same way,
-// since requests that Negotiate maps to one format share a cache entry.
+// Negotiate returns the part of the cache key that stands for the
+// representation a request asks for: the format query parameter when present
+// (one of json, csv, jsonstat, html, svg), else the Accept header itself,
+// normalised. Keying on the header rather than on a guess at the handler's
+// negotiation keeps the rule simple and always safe: two requests share an
+// entry only when they ask for the same thing in the same words, so a cached
+// JSON body can never answer a request the handler would have refused (406)
+// or answered as CSV. Common headers (none, */*, application/json) share the
+// json entry. It returns false for an unknown or repeated format parameter,
+// which the handler must reject; such requests are not cached.
 func Negotiate(query url.Values, accept string) (string, bool) {
 	if fs, ok := query["format"]; ok {
 		if len(fs) != 1 {
@@ -46,20 +48,20 @@ func Negotiate(query url.Values, accept string) (string, bool) {
 		}
 		return "", false
 	}
-	best, bestQ := defaultFormat, 0.0
-	for part := range strings.SplitSeq(accept, ",") {
-		mediaType, q := parseQ(part)
-		if q <= bestQ {
-			continue
-		}
-		for _, f := range formats {
-			if slices.Contains(f.types, mediaType) {
-				best, bestQ = f.name, q
-				break
-			}
+	a := strings.ToLower(strings.Join(strings.Fields(accept), ""))
+	switch a {
+	case "", "*/*", "application/json", "application/json,*/*":
+		return defaultFormat, true
+	}
+	for _, f := range formats {
+		if slices.Contains(f.types, a) {
+			return f.name, true
 		}
 	}
-	return best, true
+	if len(a) > 256 {
+		return "", false
+	}
+	return "accept=" + a, true
 }
 
 // AcceptsGzip reports whether an Accept-Encoding header value allows a gzip

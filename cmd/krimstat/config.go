@@ -3,9 +3,12 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/krimstat/krimstat/cache/httpcache"
 )
 
 // config is the whole configuration of serve, read from the environment in
@@ -17,6 +20,7 @@ type config struct {
 	RedisURL        string
 	ShutdownTimeout time.Duration
 	RequestTimeout  time.Duration
+	Cache           httpcache.Config
 }
 
 // loadConfig reads the environment. A malformed value is an error at start,
@@ -29,7 +33,14 @@ func loadConfig(getenv func(string) string) (config, error) {
 		RedisURL:        getenv("REDIS_URL"),
 		ShutdownTimeout: 15 * time.Second,
 		RequestTimeout:  30 * time.Second,
+		Cache:           httpcache.DefaultConfig(),
 	}
+	// Only these parameters take comma-separated lists; the cache splits
+	// them so that region=NO,SE and region=NO&region=SE share an entry.
+	c.Cache.ListParams = []string{"offence", "region", "measure", "source", "type", "sex", "age", "citizenship"}
+	// A new binary may render the same data differently: the revision is
+	// part of every cache key and ETag.
+	c.Cache.Revision = buildRevision()
 	if v := getenv("KRIMSTAT_ADDR"); v != "" {
 		c.Addr = v
 	}
@@ -44,13 +55,53 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}{
 		{"KRIMSTAT_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout},
 		{"KRIMSTAT_REQUEST_TIMEOUT", &c.RequestTimeout},
+		{"KRIMSTAT_CACHE_TTL", &c.Cache.TTL},
+		{"KRIMSTAT_REDIS_TIMEOUT", &c.Cache.RedisTimeout},
+		{"KRIMSTAT_MAX_AGE", &c.Cache.MaxAge},
 	}
 	for _, d := range durations {
 		if err := parseDuration(getenv, d.name, d.dst); err != nil {
 			return c, err
 		}
 	}
+	for _, b := range []struct {
+		name string
+		dst  *bool
+	}{
+		{"KRIMSTAT_CACHE", &c.Cache.Enabled},
+		{"KRIMSTAT_CACHE_LOCAL", &c.Cache.LocalEnabled},
+	} {
+		if err := parseBool(getenv, b.name, b.dst); err != nil {
+			return c, err
+		}
+	}
+	mb := c.Cache.LocalMaxBytes >> 20
+	if err := parseInt(getenv, "KRIMSTAT_CACHE_MB", &mb); err != nil {
+		return c, err
+	}
+	c.Cache.LocalMaxBytes = mb << 20
+	if err := c.Cache.Validate(); err != nil {
+		return c, fmt.Errorf("cache configuration: %w", err)
+	}
 	return c, nil
+}
+
+// representationVersion is bumped by hand whenever a change alters the bytes
+// of a response for unchanged data, so that cached entries and ETags of the
+// old representation are not served by the new binary.
+const representationVersion = "r1"
+
+// buildRevision identifies the binary's output: the representation version
+// plus the VCS revision when the build recorded one.
+func buildRevision() string {
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" {
+				return representationVersion + "-" + s.Value
+			}
+		}
+	}
+	return representationVersion
 }
 
 func parseDuration(getenv func(string) string, name string, dst *time.Duration) error {

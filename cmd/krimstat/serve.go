@@ -14,9 +14,14 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sort"
+	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/krimstat/krimstat/cache"
+	"github.com/krimstat/krimstat/cache/httpcache"
 	"github.com/krimstat/krimstat/data"
 	"github.com/krimstat/krimstat/handlers"
 	"github.com/krimstat/krimstat/openapi"
@@ -56,10 +61,35 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log.Info("store ready", "release", rel.ID)
 
+	// The response cache: in process, plus Redis when REDIS_URL is set. An
+	// unreachable Redis is logged and the service starts anyway.
+	var rdb *redis.Client
+	if cfg.RedisURL != "" {
+		opt, err := cache.RedisOptions(cfg.RedisURL, cfg.Cache.RedisTimeout)
+		if err != nil {
+			return fmt.Errorf("serve: REDIS_URL: %w", err)
+		}
+		rdb = redis.NewClient(opt)
+		defer rdb.Close()
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		if err := rdb.Ping(pctx).Err(); err != nil {
+			log.Warn("redis unreachable at start; serving from the local cache until it answers", "err", err)
+		}
+		cancel()
+	}
+	tier, err := httpcache.NewTiered(cfg.Cache, rdb, log)
+	if err != nil {
+		return fmt.Errorf("serve: cache: %w", err)
+	}
+	defer tier.Close()
+	opts := handlers.Options{Cache: httpcache.New(cfg.Cache, tier, releaseFunc(st), log)}
+	log.Info("cache", "enabled", cfg.Cache.Enabled, "local", cfg.Cache.LocalEnabled, "local_mb", cfg.Cache.LocalMaxBytes>>20,
+		"redis", rdb != nil, "ttl", cfg.Cache.TTL.String(), "max_age", cfg.Cache.MaxAge.String())
+
 	h := handlers.New(st, log, openapi.JSON)
 	srv := &http.Server{
 		Addr:              cfg.Addr,
-		Handler:           http.TimeoutHandler(h.Routes(handlers.Options{}), cfg.RequestTimeout, ""),
+		Handler:           http.TimeoutHandler(h.Routes(opts), cfg.RequestTimeout, ""),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      cfg.RequestTimeout + 5*time.Second,
@@ -92,6 +122,32 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// releaseFunc gives the cache the current release id and date. It runs on
+// every request, so it reads the store's in-memory current release and
+// parses the date only when the release changes.
+func releaseFunc(st store.Store) httpcache.ReleaseFunc {
+	type stamp struct {
+		id string
+		at time.Time
+	}
+	var last atomic.Pointer[stamp]
+	return func(ctx context.Context) (string, time.Time, error) {
+		rel, err := st.CurrentRelease(ctx)
+		if err != nil {
+			return "", time.Time{}, err
+		}
+		if p := last.Load(); p != nil && p.id == rel.ID {
+			return p.id, p.at, nil
+		}
+		t, err := time.Parse(time.RFC3339, rel.Created)
+		if err != nil {
+			return "", time.Time{}, fmt.Errorf("release %s: created %q: %w", rel.ID, rel.Created, err)
+		}
+		last.Store(&stamp{rel.ID, t})
+		return rel.ID, t, nil
+	}
 }
 
 // openStore opens PostgreSQL when DATABASE_URL is set (checking that its

@@ -31,6 +31,9 @@ func RedisURL(t testing.TB) string {
 	if err != nil {
 		t.Fatalf("REDIS_URL %q: %v", url, err)
 	}
+	// One attempt is enough to tell whether a Redis is there.
+	opt.MaxRetries = -1
+	opt.DialerRetries = 1
 	client := redis.NewClient(opt)
 	defer client.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

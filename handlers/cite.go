@@ -1,0 +1,312 @@
+package handlers
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/krimstat/krimstat/store"
+)
+
+// Citation formats besides JSON.
+const (
+	formatBibTeX = "bibtex"
+	formatText   = "text"
+)
+
+// krimstatTitle is the title Krimstat is cited under.
+const krimstatTitle = "Krimstat: police-reported sex purchase, human trafficking and pimping in Norway, with Eurostat and UNODC comparison data"
+
+// Citation is the response of GET /v1/cite: how to cite a query's data.
+type Citation struct {
+	// APA is an APA-style reference list: Krimstat first, then each source.
+	APA string `json:"apa"`
+	// BibTeX has one @misc entry for Krimstat and one per source.
+	BibTeX string `json:"bibtex"`
+	// CSL is CSL-JSON (for Zotero, Pandoc, citeproc): Krimstat first.
+	CSL []CSLItem `json:"csl"`
+	// Accessed is today's date in UTC, the access date of every reference.
+	Accessed string `json:"accessed" example:"2025-05-01"`
+	// URL is the cited query: the same parameters on /v1/series or /v1/observations.
+	URL     string         `json:"url" example:"https://api.krimstat.no/v1/series?offence=sex-purchase&region=NO&measure=reported-persons"`
+	Release string         `json:"release" example:"20250414-3da80bd7"`
+	Sources []store.Source `json:"sources"`
+} // @name Citation
+
+// CSLItem is one CSL-JSON item.
+type CSLItem struct {
+	ID        string    `json:"id" example:"krimstat-20250414-3da80bd7"`
+	Type      string    `json:"type" example:"dataset"`
+	Title     string    `json:"title"`
+	Author    []CSLName `json:"author"`
+	Publisher string    `json:"publisher,omitempty"`
+	URL       string    `json:"URL"`
+	Version   string    `json:"version,omitempty"`
+	Issued    *CSLDate  `json:"issued,omitempty"`
+	Accessed  CSLDate   `json:"accessed"`
+	Note      string    `json:"note,omitempty"`
+} // @name CSLItem
+
+// CSLName is an author written as one literal name (an organisation).
+type CSLName struct {
+	Literal string `json:"literal" example:"Krimstat"`
+} // @name CSLName
+
+// CSLDate is a CSL date: year, and month and day where known.
+type CSLDate struct {
+	DateParts [][]int `json:"date-parts"`
+} // @name CSLDate
+
+// getCite godoc
+//
+//	@Summary		How to cite a query's data
+//	@Description	Takes the parameters of GET /v1/series or GET /v1/observations and returns an APA-style reference list, BibTeX and CSL-JSON naming Krimstat, the release (id and date), the cited query's URL, every underlying source (publisher, title, URL, year) of the observations the query matches (for a series: the chosen source and the alternatives; with per=100000 also the population source), and the access date: today in UTC. `format=bibtex` or `format=text` (the APA text) return just that.
+//	@Tags			data
+//	@ID				getCite
+//	@Produce		json
+//	@Produce		plain
+//	@Produce		application/x-bibtex
+//	@Param			offence		query		[]string	false	"Offence ids"	collectionFormat(csv)	example(sex-purchase)
+//	@Param			region		query		[]string	false	"Region ids"	collectionFormat(csv)	example(NO)
+//	@Param			measure		query		[]string	false	"Measure ids"	collectionFormat(csv)	example(reported-persons)
+//	@Param			source		query		[]string	false	"Source ids"	collectionFormat(csv)
+//	@Param			from		query		string		false	"First period"
+//	@Param			to			query		string		false	"Last period"
+//	@Param			sex			query		[]string	false	"Sex breakdown"	collectionFormat(csv)
+//	@Param			age			query		[]string	false	"Age breakdown"	collectionFormat(csv)
+//	@Param			citizenship	query		[]string	false	"Citizenship breakdown"	collectionFormat(csv)
+//	@Param			per			query		int			false	"A series with rates: cite the population source too"	Enums(100000)
+//	@Param			harmonise	query		string		false	"A harmonised series: cite the predecessors' sources too"	Enums(2016)
+//	@Param			small		query		int			false	"Series parameter, accepted so a series query can be cited unchanged"
+//	@Param			cite		query		string		false	"Which route the query is for (default: series when offence, region and measure are single, else observations)"	Enums(series, observations)
+//	@Param			format		query		string		false	"Representation (default json)"	Enums(json, bibtex, text)
+//	@Param			release		query		string		false	"Release id (default: the current release)"
+//	@Success		200			{object}	Citation
+//	@Failure		400,404,406,500,503	{object}	Problem
+//	@Router			/v1/cite [get]
+func (h *Handler) getCite(c *gin.Context) {
+	q, err := parseQuery(c.Request.URL.RawQuery, "offence", "region", "measure", "source", "from", "to",
+		"sex", "age", "citizenship", "per", "harmonise", "small", "cite", "format", "release")
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	format, err := q.format(c.GetHeader("Accept"), formatJSON, formatBibTeX, formatText)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	kind, err := q.one("cite")
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	offences, _ := q.list("offence")
+	regions, _ := q.list("region")
+	measures, _ := q.list("measure")
+	if kind == "" {
+		kind = "observations"
+		if len(offences) == 1 && len(regions) == 1 && len(measures) == 1 {
+			kind = "series"
+		}
+	}
+	rel, err := h.releaseFor(c, q)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	var sources []store.Source
+	switch kind {
+	case "series":
+		for _, name := range []string{"sex", "age", "citizenship"} {
+			if _, ok := q.values[name]; ok {
+				h.fail(c, badParam(name, "a series is totals only; cite=observations cites a breakdown"))
+				return
+			}
+		}
+		req, err := parseSeries(q)
+		if err != nil {
+			h.fail(c, err)
+			return
+		}
+		res, err := h.series(ctx, rel, req)
+		if err != nil {
+			h.fail(c, err)
+			return
+		}
+		sources = res.Meta.Sources
+	case "observations":
+		for _, name := range []string{"per", "harmonise", "small"} {
+			if _, ok := q.values[name]; ok {
+				h.fail(c, badParam(name, "a series parameter; cite=series cites a series"))
+				return
+			}
+		}
+		f, _, err := observationFilter(q)
+		if err != nil {
+			h.fail(c, err)
+			return
+		}
+		f.Limit = 0
+		cat, err := h.catalogue(ctx, rel.ID)
+		if err != nil {
+			h.fail(c, err)
+			return
+		}
+		for _, chk := range []struct {
+			param string
+			ids   []string
+			valid map[string]bool
+		}{{"offence", f.Offences, cat.offences}, {"region", f.Regions, cat.regions}, {"measure", f.Measures, cat.measures}, {"source", f.Sources, cat.sources}} {
+			if err := knownIDs(chk.param, chk.ids, chk.valid, "/v1/"+chk.param+"s"); err != nil {
+				h.fail(c, err)
+				return
+			}
+		}
+		page, err := h.store.Observations(ctx, rel.ID, f)
+		if err != nil {
+			h.fail(c, err)
+			return
+		}
+		sources = citedSources(page.Observations, cat.sourceList)
+	default:
+		h.fail(c, badParam("cite", "%q: want series or observations", kind))
+		return
+	}
+
+	v := url.Values{}
+	for name, vs := range q.values {
+		if name != "format" && name != "cite" {
+			v[name] = vs
+		}
+	}
+	cited := url.URL{Scheme: scheme(c), Host: c.Request.Host, Path: "/v1/" + kind, RawQuery: v.Encode()}
+	cit := citation(rel, sources, cited.String(), time.Now().UTC())
+	switch format {
+	case formatBibTeX:
+		c.Data(http.StatusOK, "application/x-bibtex; charset=utf-8", []byte(cit.BibTeX))
+	case formatText:
+		c.Data(http.StatusOK, "text/plain; charset=utf-8", []byte(cit.APA))
+	default:
+		writeJSON(c, cit)
+	}
+}
+
+// scheme is the scheme the client used: https behind a TLS-terminating
+// proxy that says so, or when the connection is TLS.
+func scheme(c *gin.Context) string {
+	if p := c.GetHeader("X-Forwarded-Proto"); p == "https" || p == "http" {
+		return p
+	}
+	if c.Request.TLS != nil {
+		return "https"
+	}
+	return "http"
+}
+
+// citation builds every form of the citation.
+func citation(rel store.Release, sources []store.Source, cited string, now time.Time) Citation {
+	accessed := now.Format("2006-01-02")
+	relDate := dateParts(rel.Created)
+	relYear := "n.d."
+	if len(relDate) > 0 {
+		relYear = strconv.Itoa(relDate[0])
+	}
+	cit := Citation{Accessed: accessed, URL: cited, Release: rel.ID, Sources: sources}
+	acc := CSLDate{DateParts: [][]int{{now.Year(), int(now.Month()), now.Day()}}}
+
+	// Krimstat itself.
+	var apa, bib strings.Builder
+	fmt.Fprintf(&apa, "Krimstat. (%s). %s (Release %s) [Data set]. Retrieved %s, from %s\n",
+		relYear, krimstatTitle, rel.ID, accessed, cited)
+	fmt.Fprintf(&bib, "@misc{krimstat-%s,\n  author = {{Krimstat}},\n  title = {%s},\n  year = {%s},\n  version = {%s},\n  howpublished = {\\url{%s}},\n  note = {Release %s of %s. Accessed %s},\n}\n",
+		rel.ID, tex(krimstatTitle), relYear, rel.ID, cited, tex(rel.ID), rel.Created, accessed)
+	kitem := CSLItem{ID: "krimstat-" + rel.ID, Type: "dataset", Title: krimstatTitle, Author: []CSLName{{"Krimstat"}},
+		Publisher: "Krimstat", URL: cited, Version: rel.ID, Accessed: acc,
+		Note: "Release " + rel.ID + " of " + rel.Created + "; compiled from the sources cited with it"}
+	if len(relDate) > 0 {
+		kitem.Issued = &CSLDate{DateParts: [][]int{relDate}}
+	}
+	cit.CSL = append(cit.CSL, kitem)
+
+	for _, s := range sources {
+		parts := dateParts(s.Published)
+		year := "n.d."
+		if len(parts) > 0 {
+			year = apaDate(parts)
+		}
+		kind := ""
+		if s.TableID != "" {
+			kind = " [Data set]"
+		}
+		fmt.Fprintf(&apa, "%s. (%s). %s%s. %s\n", strings.TrimSuffix(s.Publisher, "."), year, s.Title, kind, s.URL)
+		y := "n.d."
+		if len(parts) > 0 {
+			y = strconv.Itoa(parts[0])
+		}
+		fmt.Fprintf(&bib, "\n@misc{%s,\n  author = {{%s}},\n  title = {%s},\n  year = {%s},\n  howpublished = {\\url{%s}},\n  note = {Accessed %s},\n}\n",
+			s.ID, tex(s.Publisher), tex(s.Title), y, s.URL, accessed)
+		item := CSLItem{ID: s.ID, Type: cslType(s), Title: s.Title, Author: []CSLName{{s.Publisher}}, URL: s.URL, Accessed: acc}
+		if len(parts) > 0 {
+			item.Issued = &CSLDate{DateParts: [][]int{parts}}
+		}
+		if s.TableID != "" {
+			item.Note = "Table " + s.TableID
+		}
+		cit.CSL = append(cit.CSL, item)
+	}
+	cit.APA, cit.BibTeX = apa.String(), bib.String()
+	return cit
+}
+
+// cslType is the CSL item type of a source.
+func cslType(s store.Source) string {
+	switch {
+	case s.TableID != "":
+		return "dataset"
+	case strings.HasPrefix(s.Kind, "news"):
+		return "article-newspaper"
+	}
+	return "report"
+}
+
+// dateParts reads YYYY, YYYY-MM, YYYY-MM-DD or an RFC 3339 time into
+// CSL date parts; nil when the text has no year.
+func dateParts(s string) []int {
+	if len(s) > 10 {
+		s = s[:10]
+	}
+	var out []int
+	for _, p := range strings.Split(s, "-") {
+		n, err := strconv.Atoi(p)
+		if err != nil {
+			return out
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// apaDate writes date parts as APA does: 2012, June 22.
+func apaDate(parts []int) string {
+	s := strconv.Itoa(parts[0])
+	if len(parts) > 1 && parts[1] >= 1 && parts[1] <= 12 {
+		s += ", " + time.Month(parts[1]).String()
+		if len(parts) > 2 {
+			s += " " + strconv.Itoa(parts[2])
+		}
+	}
+	return s
+}
+
+// tex escapes the characters BibTeX and LaTeX treat specially.
+func tex(s string) string {
+	r := strings.NewReplacer(`\`, `\textbackslash{}`, "{", `\{`, "}", `\}`, "&", `\&`, "%", `\%`, "$", `\$`, "#", `\#`, "_", `\_`, "~", `\textasciitilde{}`, "^", `\textasciicircum{}`)
+	return r.Replace(s)
+}

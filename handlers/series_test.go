@@ -1,0 +1,377 @@
+package handlers_test
+
+import (
+	"bytes"
+	"encoding/csv"
+	"io"
+	"log/slog"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/krimstat/krimstat/handlers"
+	"github.com/krimstat/krimstat/ingest/jsonstat"
+	"github.com/krimstat/krimstat/openapi"
+	"github.com/krimstat/krimstat/store"
+	"github.com/krimstat/krimstat/store/memory"
+)
+
+type seriesResponse struct {
+	Data handlers.Series `json:"data"`
+	Meta struct {
+		Release string         `json:"release"`
+		Count   int            `json:"count"`
+		Sources []store.Source `json:"sources"`
+	} `json:"meta"`
+}
+
+func pointAt(t *testing.T, s handlers.Series, period string) handlers.Point {
+	t.Helper()
+	for _, p := range s.Points {
+		if p.Period == period {
+			return p
+		}
+	}
+	t.Fatalf("no point for %s in %+v", period, s.Points)
+	return handlers.Point{}
+}
+
+// TestSeriesSeedQuestion answers the story's question: 2009 to 2010 in
+// Norway's reported sex buyers, from each source, with rates.
+func TestSeriesSeedQuestion(t *testing.T) {
+	r, _ := newRouter(t)
+	base := "/v1/series?offence=sex-purchase&region=NO&measure=reported-persons&per=100000&from=2009&to=2010"
+
+	rec := do(t, r, "GET", base)
+	if rec.Code != 200 {
+		t.Fatalf("status: got %d, want 200: %s", rec.Code, rec.Body)
+	}
+	s := decode[seriesResponse](t, rec).Data
+	if s.Source != "stortinget-54169" || s.SourceChoice != "precedence" {
+		t.Errorf("source: got %s (%s), want stortinget-54169 by precedence", s.Source, s.SourceChoice)
+	}
+	if len(s.Points) != 2 {
+		t.Fatalf("points: got %d, want 2", len(s.Points))
+	}
+	p09, p10 := pointAt(t, s, "2009"), pointAt(t, s, "2010")
+	if *p09.Value != 334 || *p10.Value != 359 {
+		t.Errorf("values: got %v and %v, want 334 and 359", *p09.Value, *p10.Value)
+	}
+	if p09.Change != nil {
+		t.Errorf("2009 change: got %+v, want none (no 2008 figure)", p09.Change)
+	}
+	if ch := p10.Change; ch == nil || ch.From != "2009" || ch.Absolute != 25 || ch.Relative == nil || *ch.Relative != 0.07485 || ch.Unreliable {
+		t.Errorf("2010 change: got %+v, want +25 (0.07485) from 2009, reliable", ch)
+	}
+	if p09.Rate == nil || *p09.Rate != 6.9594 || p09.Denominator == nil || p09.Denominator.Population != 4799252 ||
+		p09.Denominator.Date != "2009-01-01" || p09.Denominator.Source != "ssb-07459" {
+		t.Errorf("2009 rate: got %v with %+v, want 6.9594 on 4799252 (2009-01-01, ssb-07459)", p09.Rate, p09.Denominator)
+	}
+	if p10.Rate == nil || *p10.Rate != 7.3896 || p10.Denominator.Population != 4858199 {
+		t.Errorf("2010 rate: got %v with %+v, want 7.3896 on 4858199", p10.Rate, p10.Denominator)
+	}
+	if len(p09.Alternatives) != 1 || p09.Alternatives[0].Source != "klassekampen-2023-01-04" || *p09.Alternatives[0].Value != 355 {
+		t.Errorf("2009 alternatives: got %+v, want klassekampen 355", p09.Alternatives)
+	}
+	if len(p10.Alternatives) != 0 {
+		t.Errorf("2010 alternatives: got %+v, want none", p10.Alternatives)
+	}
+
+	// The other source, asked for by name: 355 for 2009 and no 2010 point.
+	rec = do(t, r, "GET", base+"&source=klassekampen-2023-01-04")
+	s = decode[seriesResponse](t, rec).Data
+	if s.Source != "klassekampen-2023-01-04" || s.SourceChoice != "requested" || len(s.Points) != 1 || *s.Points[0].Value != 355 {
+		t.Fatalf("klassekampen: got %s %s %+v, want one point 355", s.Source, s.SourceChoice, s.Points)
+	}
+	if *s.Points[0].Rate != 7.397 {
+		t.Errorf("klassekampen 2009 rate: got %v, want 7.397", *s.Points[0].Rate)
+	}
+}
+
+func TestSeriesRules(t *testing.T) {
+	r, _ := newRouter(t)
+	tests := []struct {
+		name, target string
+		status       int
+		param        string
+		check        func(t *testing.T, s handlers.Series)
+	}{
+		{"two offences", "/v1/series?offence=sex-purchase,human-trafficking&region=NO&measure=reported-persons", 400, "offence", nil},
+		{"no region", "/v1/series?offence=sex-purchase&measure=reported-persons", 400, "region", nil},
+		{"unknown measure", "/v1/series?offence=sex-purchase&region=NO&measure=buyers", 400, "measure", nil},
+		{"per on a rate", "/v1/series?offence=iccs/0302&region=NO&measure=reported-offences-per-100k&per=100000", 400, "per", nil},
+		{"per other than 100000", "/v1/series?offence=sex-purchase&region=NO&measure=reported-persons&per=1000", 400, "per", nil},
+		{"harmonise a country", "/v1/series?offence=sex-purchase&region=NO&measure=reported-persons&harmonise=2016", 400, "harmonise", nil},
+		{"harmonise 2002", "/v1/series?offence=sex-purchase&region=pd2016-oslo&measure=reported-persons&harmonise=2002", 400, "harmonise", nil},
+		{"bad small", "/v1/series?offence=sex-purchase&region=NO&measure=reported-persons&small=-1", 400, "small", nil},
+		{"jsonstat with per", "/v1/series?offence=sex-purchase&region=NO&measure=reported-persons&per=100000&format=jsonstat", 400, "per", nil},
+		{"bad dialect", "/v1/series?offence=sex-purchase&region=NO&measure=reported-persons&format=csv&csv_dialect=excel", 400, "csv_dialect", nil},
+		{"tertials: change within the kind, no rate", "/v1/series?offence=sex-purchase&region=NO&measure=reported-offences&source=nrk-2017-faerre-tas&per=100000", 200, "",
+			func(t *testing.T, s handlers.Series) {
+				for _, p := range s.Points {
+					if p.Rate != nil || !strings.Contains(p.RateReason, "part of a year") {
+						t.Errorf("%s: got rate %v (%q), want null with a reason", p.Period, p.Rate, p.RateReason)
+					}
+					// 2014-T1 follows 2013-T3, not 2013-T1: no change.
+					if p.Change != nil {
+						t.Errorf("%s: got change %+v, want none", p.Period, p.Change)
+					}
+				}
+			}},
+		{"no rate for a district", "/v1/series?offence=sex-purchase&region=pd2016-trondelag&measure=reported-offences&per=100000", 200, "",
+			func(t *testing.T, s handlers.Series) {
+				p := pointAt(t, s, "2016")
+				if p.Rate != nil || !strings.Contains(p.RateReason, "no population") {
+					t.Errorf("2016: got rate %v (%q), want null with a reason", p.Rate, p.RateReason)
+				}
+				if ch := p.Change; ch == nil || ch.Absolute != -79 {
+					t.Errorf("2016 change: got %+v, want -79 from 2015", ch)
+				}
+			}},
+		{"empty series", "/v1/series?offence=pimping&region=NO&measure=reported-offences", 200, "",
+			func(t *testing.T, s handlers.Series) {
+				if len(s.Points) != 0 || s.Source != "" || len(s.Notes) == 0 {
+					t.Errorf("got %+v, want no points, no source and a note", s)
+				}
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := do(t, r, "GET", tt.target)
+			if rec.Code != tt.status {
+				t.Fatalf("status: got %d, want %d: %s", rec.Code, tt.status, rec.Body)
+			}
+			if tt.status >= 400 {
+				if p := decode[handlers.Problem](t, rec); p.Parameter != tt.param {
+					t.Errorf("problem parameter: got %q, want %q (%s)", p.Parameter, tt.param, p.Detail)
+				}
+				return
+			}
+			tt.check(t, decode[seriesResponse](t, rec).Data)
+		})
+	}
+}
+
+func TestSeriesSmallCounts(t *testing.T) {
+	r := harmoniseRouter(t)
+	base := "/v1/series?offence=sex-purchase&region=pd2002-a&measure=reported-offences&source=s1"
+	s := decode[seriesResponse](t, do(t, r, "GET", base)).Data
+	p13, p14 := pointAt(t, s, "2013"), pointAt(t, s, "2014")
+	if contains(p13.Flags, "small-count") || !contains(p14.Flags, "small-count") {
+		t.Errorf("flags: got 2013 %v and 2014 %v, want small-count on 2014 (10) only", p13.Flags, p14.Flags)
+	}
+	if ch := p14.Change; ch == nil || ch.Absolute != -20 || !ch.Unreliable || !p14.Unreliable {
+		t.Errorf("2014 change: got %+v, want -20 from 2013, unreliable", ch)
+	}
+	s = decode[seriesResponse](t, do(t, r, "GET", base+"&small=10")).Data
+	if p := pointAt(t, s, "2014"); p.Change == nil || p.Change.Unreliable || contains(p.Flags, "small-count") {
+		t.Errorf("2014 with small=10: got %+v %v, want a reliable change", p.Change, p.Flags)
+	}
+	// from/to cut the points, not the change of the first one shown.
+	s = decode[seriesResponse](t, do(t, r, "GET", base+"&from=2014&to=2014")).Data
+	if len(s.Points) != 1 || s.Points[0].Change == nil {
+		t.Errorf("from=2014: got %+v, want 2014 with its change from 2013", s.Points)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// harmoniseRouter serves a handcrafted release: two 2002 districts that
+// became one 2016 district, one of them approximately.
+func harmoniseRouter(t *testing.T) *gin.Engine {
+	t.Helper()
+	v := func(f float64) *float64 { return &f }
+	obs := func(region, period, source string, value float64) store.Observation {
+		conf := "A"
+		if source == "s2" {
+			conf = "B"
+		}
+		return store.Observation{Offence: "sex-purchase", Region: region, Period: period, Measure: "reported-offences",
+			Value: v(value), Flags: []string{}, Source: source, Confidence: conf, Locator: region + " " + period}
+	}
+	ds := &store.Dataset{
+		Format:   store.DatasetFormat,
+		Release:  store.Release{ID: "test-1", Created: "2025-01-01T00:00:00Z"},
+		Offences: []store.Offence{{ID: "sex-purchase", Classification: "krimstat"}},
+		Regions: []store.Region{
+			{ID: "pd2002-a", Type: store.RegionPoliceDistrict, ValidTo: "2015-12-31", Successors: []store.Succession{{Region: "pd2016-x", From: "2016-01-01", Approximate: true}}},
+			{ID: "pd2002-b", Type: store.RegionPoliceDistrict, ValidTo: "2015-12-31", Successors: []store.Succession{{Region: "pd2016-x", From: "2016-01-01"}}},
+			{ID: "pd2016-x", Type: store.RegionPoliceDistrict, ValidFrom: "2016-01-01", Predecessors: []store.Succession{
+				{Region: "pd2002-a", From: "2016-01-01", Approximate: true}, {Region: "pd2002-b", From: "2016-01-01"}}},
+		},
+		Measures: []store.Measure{{ID: "reported-offences", Unit: "offences"}},
+		Sources:  []store.Source{{ID: "s1", Publisher: "P1", Title: "T1"}, {ID: "s2", Publisher: "P2", Title: "T2"}},
+		Observations: []store.Observation{
+			obs("pd2002-a", "2013", "s1", 30), // b has no 2013 from s1: no sum
+			obs("pd2002-a", "2014", "s1", 10), obs("pd2002-b", "2014", "s1", 15),
+			obs("pd2002-a", "2015", "s1", 1), obs("pd2002-b", "2015", "s1", 2), // x has its own 2015
+			obs("pd2016-x", "2015", "s1", 50), obs("pd2016-x", "2016", "s1", 40),
+			obs("pd2002-a", "2014", "s2", 11), obs("pd2002-b", "2014", "s2", 16),
+			obs("pd2002-b", "2013", "s2", 7), // a has no 2013 from s2; s1's a does not count
+		},
+	}
+	// A locator that Excel would run as a formula.
+	ds.Observations[6].Locator = "=HYPERLINK(\"http://attacker.example\")"
+	st := memory.New()
+	if err := st.Load(ds); err != nil {
+		t.Fatal(err)
+	}
+	return handlers.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)), openapi.JSON).Routes(handlers.Options{})
+}
+
+func TestSeriesHarmonise(t *testing.T) {
+	r := harmoniseRouter(t)
+	rec := do(t, r, "GET", "/v1/series?offence=sex-purchase&region=pd2016-x&measure=reported-offences&harmonise=2016")
+	if rec.Code != 200 {
+		t.Fatalf("status: got %d: %s", rec.Code, rec.Body)
+	}
+	s := decode[seriesResponse](t, rec).Data
+	if s.Source != "s1" {
+		t.Fatalf("source: got %s, want s1", s.Source)
+	}
+	var periods []string
+	for _, p := range s.Points {
+		periods = append(periods, p.Period)
+	}
+	if want := []string{"2014", "2015", "2016"}; !reflect.DeepEqual(periods, want) {
+		t.Fatalf("periods: got %v, want %v", periods, want)
+	}
+	p14 := pointAt(t, s, "2014")
+	if *p14.Value != 25 || !contains(p14.Flags, "harmonised-2016") || !contains(p14.Flags, "approximate") || len(p14.Components) != 2 {
+		t.Errorf("2014: got %v flags %v components %+v, want 25, harmonised and approximate, two components", *p14.Value, p14.Flags, p14.Components)
+	}
+	if len(p14.Alternatives) != 1 || p14.Alternatives[0].Source != "s2" || *p14.Alternatives[0].Value != 27 {
+		t.Errorf("2014 alternatives: got %+v, want s2 27", p14.Alternatives)
+	}
+	if p15 := pointAt(t, s, "2015"); *p15.Value != 50 || contains(p15.Flags, "harmonised-2016") || p15.Change == nil || p15.Change.Absolute != 25 {
+		t.Errorf("2015: got %v flags %v change %+v, want its own 50, change +25 from the 2014 sum", *p15.Value, p15.Flags, p15.Change)
+	}
+	if len(s.Omitted) != 1 || s.Omitted[0].Period != "2013" || !strings.Contains(s.Omitted[0].Reason, "pd2002-b") {
+		t.Errorf("omitted: got %+v, want 2013 missing pd2002-b", s.Omitted)
+	}
+	if len(s.Mapping) != 2 || !s.Mapping[0].Approximate {
+		t.Errorf("mapping: got %+v, want the two predecessors", s.Mapping)
+	}
+
+	// Without harmonise, only the district's own figures.
+	rec = do(t, r, "GET", "/v1/series?offence=sex-purchase&region=pd2016-x&measure=reported-offences")
+	if s := decode[seriesResponse](t, rec).Data; len(s.Points) != 2 || s.Mapping != nil {
+		t.Errorf("unharmonised: got %+v, want 2015 and 2016 only", s.Points)
+	}
+}
+
+// TestJSONStatRoundTrip reads format=jsonstat back with the project's
+// JSON-stat reader and gets the same observations as the JSON.
+func TestJSONStatRoundTrip(t *testing.T) {
+	r, _ := newRouter(t)
+	for _, target := range []string{
+		"/v1/observations?region=NO&limit=10000",
+		"/v1/observations?offence=human-trafficking&region=NO,SE&measure=persons-convicted&limit=10000",
+	} {
+		want := decode[observationList](t, do(t, r, "GET", target)).Data
+		for _, variant := range [][]string{{target + "&format=jsonstat"}, {target, "Accept", "application/json+stat"}} {
+			rec := do(t, r, "GET", variant[0], variant[1:]...)
+			if rec.Code != 200 || rec.Header().Get("Content-Type") != "application/json; charset=utf-8" {
+				t.Fatalf("%v: got %d %s: %.300s", variant, rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+			}
+			ds, err := jsonstat.Decode(bytes.NewReader(rec.Body.Bytes()), target)
+			if err != nil {
+				t.Fatalf("%v: decode: %v", variant, err)
+			}
+			got, err := jsonstat.ToObservations(ds)
+			if err != nil {
+				t.Fatalf("%v: to observations: %v", variant, err)
+			}
+			if len(got) != len(want) || len(want) == 0 {
+				t.Fatalf("%v: got %d observations, want %d", variant, len(got), len(want))
+			}
+			if !reflect.DeepEqual(got, want) {
+				for i := range got {
+					if !reflect.DeepEqual(got[i], want[i]) {
+						t.Fatalf("%v: observation %d: got %+v, want %+v", variant, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+	// A series in JSON-stat: the chosen source's points.
+	rec := do(t, r, "GET", "/v1/series?offence=sex-purchase&region=NO&measure=reported-persons&format=jsonstat")
+	ds, err := jsonstat.Decode(bytes.NewReader(rec.Body.Bytes()), "series")
+	if err != nil {
+		t.Fatalf("series: decode: %v", err)
+	}
+	obs, err := jsonstat.ToObservations(ds)
+	if err != nil || len(obs) != 2 || *obs[0].Value != 334 || *obs[1].Value != 359 {
+		t.Errorf("series: got %+v (%v), want 334 and 359", obs, err)
+	}
+}
+
+func TestCSVDialects(t *testing.T) {
+	r, _ := newRouter(t)
+	target := "/v1/observations?offence=sex-purchase&region=NO&measure=reported-persons&format=csv"
+
+	rec := do(t, r, "GET", target)
+	if got, want := rec.Header().Get("Content-Disposition"), `attachment; filename="krimstat-observations-sex-purchase-NO-reported-persons-20250414-3da80bd7.csv"`; got != want {
+		t.Errorf("Content-Disposition: got %s, want %s", got, want)
+	}
+	if bytes.HasPrefix(rec.Body.Bytes(), []byte("\ufeff")) || !strings.HasPrefix(rec.Body.String(), "offence,region,") {
+		t.Errorf("default dialect: got %.40q, want RFC 4180 without BOM", rec.Body.String())
+	}
+
+	rec = do(t, r, "GET", target+"&csv_dialect=excel-no")
+	body := rec.Body.String()
+	if !strings.HasPrefix(body, "\ufeffoffence;region;period;") || !strings.Contains(body, "\r\n") {
+		t.Fatalf("excel-no: got %.60q, want a BOM, semicolons and CRLF", body)
+	}
+	cr := csv.NewReader(strings.NewReader(strings.TrimPrefix(body, "\ufeff")))
+	cr.Comma = ';'
+	rows, err := cr.ReadAll()
+	if err != nil || len(rows) != 7 {
+		t.Fatalf("excel-no: parse: %v, %d rows", err, len(rows))
+	}
+
+	// Decimal comma in numeric columns, and the formula guard on text.
+	rec = do(t, r, "GET", "/v1/series?offence=sex-purchase&region=NO&measure=reported-persons&per=100000&format=csv&csv_dialect=excel-no")
+	cr = csv.NewReader(strings.NewReader(strings.TrimPrefix(rec.Body.String(), "\ufeff")))
+	cr.Comma = ';'
+	rows, err = cr.ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	if got := rows[1][col["rate"]]; got != "6,9594" {
+		t.Errorf("2009 rate: got %q, want 6,9594", got)
+	}
+	if got := rows[2][col["change_relative"]]; got != "0,07485" {
+		t.Errorf("2010 relative change: got %q, want 0,07485", got)
+	}
+	if !strings.HasPrefix(rec.Header().Get("Content-Disposition"), `attachment; filename="krimstat-series-sex-purchase-NO-reported-persons-stortinget-54169-`) {
+		t.Errorf("series file name: got %s", rec.Header().Get("Content-Disposition"))
+	}
+
+	// Negative numbers stay numbers; formula-looking text gets a quote.
+	r2 := harmoniseRouter(t)
+	rec = do(t, r2, "GET", "/v1/series?offence=sex-purchase&region=pd2016-x&measure=reported-offences&format=csv&csv_dialect=excel-no")
+	if !strings.Contains(rec.Body.String(), ";-10;") {
+		t.Errorf("negative change: got %s, want -10 unquoted", rec.Body)
+	}
+	if !strings.Contains(rec.Body.String(), `;"'=HYPERLINK(""http://attacker.example"")";`) {
+		t.Errorf("formula guard: got %s, want the locator prefixed with '", rec.Body)
+	}
+	rec = do(t, r2, "GET", "/v1/series?offence=sex-purchase&region=pd2016-x&measure=reported-offences&format=csv")
+	if !strings.Contains(rec.Body.String(), `,"=HYPERLINK(""http://attacker.example"")",`) {
+		t.Errorf("RFC 4180: got %s, want the locator as published", rec.Body)
+	}
+}
