@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/gin-gonic/gin"
 
@@ -21,6 +22,9 @@ type Handler struct {
 	store   store.Store
 	log     *slog.Logger
 	openapi []byte // the OpenAPI 3 document served at /openapi.json
+	// catalogues memoises catalogue by release id. A release never
+	// changes once loaded, and there are few, so entries are kept.
+	catalogues sync.Map
 }
 
 // New returns a Handler reading from s. openapiJSON is the OpenAPI 3
@@ -200,7 +204,21 @@ type catalogue struct {
 	sourceList                           []store.Source
 }
 
+// catalogue returns the ids of a release, read once per release; callers
+// must not modify it.
 func (h *Handler) catalogue(ctx context.Context, rel string) (catalogue, error) {
+	if c, ok := h.catalogues.Load(rel); ok {
+		return c.(catalogue), nil
+	}
+	cat, err := h.readCatalogue(ctx, rel)
+	if err != nil {
+		return cat, err
+	}
+	h.catalogues.Store(rel, cat)
+	return cat, nil
+}
+
+func (h *Handler) readCatalogue(ctx context.Context, rel string) (catalogue, error) {
 	cat := catalogue{offences: map[string]bool{}, regions: map[string]bool{}, measures: map[string]bool{}, sources: map[string]bool{}}
 	offs, err := h.store.Offences(ctx, rel)
 	if err != nil {

@@ -1,12 +1,14 @@
 package handlers
 
 import (
-	"crypto/rand"
+	"context"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"time"
 
@@ -25,8 +27,10 @@ const requestIDKey = "krimstat.request_id"
 func withRequestID(c *gin.Context) {
 	id := c.GetHeader(requestIDHeader)
 	if !plainID(id) {
+		// Request ids need to be unique, not secret: the runtime's fast
+		// random source is enough and avoids a system call per request.
 		var b [8]byte
-		_, _ = rand.Read(b[:])
+		binary.LittleEndian.PutUint64(b[:], rand.Uint64())
 		id = hex.EncodeToString(b[:])
 	}
 	c.Set(requestIDKey, id)
@@ -48,12 +52,22 @@ func plainID(s string) bool {
 
 func requestID(c *gin.Context) string { return c.GetString(requestIDKey) }
 
-// logRequests writes one structured line per request.
+// logRequests writes one structured line per request: at debug level for
+// ordinary requests (a line per cached hit would cost more than the hit), at
+// warn level for server errors, so production logs stay small and no failure
+// goes unlogged.
 func logRequests(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
-		log.LogAttrs(c.Request.Context(), slog.LevelInfo, "request",
+		level := slog.LevelDebug
+		if c.Writer.Status() >= 500 {
+			level = slog.LevelWarn
+		}
+		if !log.Enabled(c.Request.Context(), level) {
+			return
+		}
+		log.LogAttrs(c.Request.Context(), level, "request",
 			slog.String("method", c.Request.Method),
 			slog.String("route", c.FullPath()),
 			slog.String("path", c.Request.URL.Path),
@@ -70,6 +84,21 @@ func recoverProblem(log *slog.Logger) gin.HandlerFunc {
 	return gin.CustomRecoveryWithWriter(io.Discard, func(c *gin.Context, v any) {
 		writeError(c, log, fmt.Errorf("panic: %v", v))
 	})
+}
+
+// withTimeout gives each request a deadline that the store's queries obey;
+// the server's WriteTimeout backs it up for anything that ignores it.
+func withTimeout(d time.Duration) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if d <= 0 {
+			c.Next()
+			return
+		}
+		ctx, cancel := context.WithTimeout(c.Request.Context(), d)
+		defer cancel()
+		c.Request = c.Request.WithContext(ctx)
+		c.Next()
+	}
 }
 
 // securityHeaders sets headers every response should carry.

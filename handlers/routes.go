@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	swaggerFiles "github.com/swaggo/files"
@@ -19,6 +20,8 @@ type Options struct {
 	Metrics gin.HandlerFunc
 	// MetricsHandler serves /metrics.
 	MetricsHandler http.Handler
+	// RequestTimeout is each request's deadline; zero means none.
+	RequestTimeout time.Duration
 }
 
 // Routes returns the API's router: every route and middleware is listed here.
@@ -28,7 +31,7 @@ func (h *Handler) Routes(opt Options) *gin.Engine {
 	r.HandleMethodNotAllowed = true
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
-	r.Use(withRequestID, recoverProblem(h.log), logRequests(h.log), securityHeaders, publicCORS())
+	r.Use(withRequestID, recoverProblem(h.log), logRequests(h.log), withTimeout(opt.RequestTimeout), securityHeaders, publicCORS())
 	if opt.Metrics != nil {
 		r.Use(opt.Metrics)
 	}

@@ -82,14 +82,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("serve: cache: %w", err)
 	}
 	defer tier.Close()
-	opts := handlers.Options{Cache: httpcache.New(cfg.Cache, tier, releaseFunc(st), log)}
+	opts := handlers.Options{
+		Cache:          httpcache.New(cfg.Cache, tier, releaseFunc(st), log),
+		RequestTimeout: cfg.RequestTimeout,
+	}
 	log.Info("cache", "enabled", cfg.Cache.Enabled, "local", cfg.Cache.LocalEnabled, "local_mb", cfg.Cache.LocalMaxBytes>>20,
 		"redis", rdb != nil, "ttl", cfg.Cache.TTL.String(), "max_age", cfg.Cache.MaxAge.String())
 
 	h := handlers.New(st, log, openapi.JSON)
 	srv := &http.Server{
 		Addr:              cfg.Addr,
-		Handler:           http.TimeoutHandler(h.Routes(opts), cfg.RequestTimeout, ""),
+		Handler:           h.Routes(opts),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      cfg.RequestTimeout + 5*time.Second,

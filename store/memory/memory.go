@@ -25,11 +25,14 @@ type Store struct {
 
 // release is one dataset with lookup indexes built once at load.
 type release struct {
-	ds       *store.Dataset
-	keys     []string // observation keys, parallel to ds.Observations
-	offences map[string]int
-	regions  map[string]int
-	sources  map[string]int
+	ds   *store.Dataset
+	keys []string // observation keys, parallel to ds.Observations
+	// Positions of observations by field value, ascending, so a filtered
+	// query visits only the candidates of its most selective field.
+	byOffence, byRegion, byMeasure, bySource map[string][]int
+	offences                                 map[string]int
+	regions                                  map[string]int
+	sources                                  map[string]int
 }
 
 // New returns an empty store. Load adds releases.
@@ -60,8 +63,13 @@ func (s *Store) Load(ds *store.Dataset) error {
 		regions:  map[string]int{},
 		sources:  map[string]int{},
 	}
+	r.byOffence, r.byRegion, r.byMeasure, r.bySource = map[string][]int{}, map[string][]int{}, map[string][]int{}, map[string][]int{}
 	for i, o := range d.Observations {
 		r.keys[i] = o.Key()
+		r.byOffence[o.Offence] = append(r.byOffence[o.Offence], i)
+		r.byRegion[o.Region] = append(r.byRegion[o.Region], i)
+		r.byMeasure[o.Measure] = append(r.byMeasure[o.Measure], i)
+		r.bySource[o.Source] = append(r.bySource[o.Source], i)
 	}
 	for i, o := range d.Offences {
 		r.offences[o.ID] = i
@@ -226,7 +234,8 @@ func (s *Store) Observations(ctx context.Context, rel string, f store.Observatio
 		}
 	}
 	page := store.ObservationPage{Observations: []store.Observation{}}
-	for i, o := range r.ds.Observations {
+	for _, i := range r.candidates(f) {
+		o := r.ds.Observations[i]
 		if !f.Match(o) {
 			continue
 		}
@@ -243,6 +252,41 @@ func (s *Store) Observations(ctx context.Context, rel string, f store.Observatio
 		page.Observations = append(page.Observations, o)
 	}
 	return page, nil
+}
+
+// candidates returns, in ascending order, the positions of the observations
+// that can match f: those of the filter field with the fewest, or all.
+func (r *release) candidates(f store.ObservationFilter) []int {
+	var best []int
+	found := false
+	for _, c := range []struct {
+		values []string
+		index  map[string][]int
+	}{
+		{f.Offences, r.byOffence}, {f.Regions, r.byRegion}, {f.Measures, r.byMeasure}, {f.Sources, r.bySource},
+	} {
+		if len(c.values) == 0 {
+			continue
+		}
+		var list []int
+		for _, v := range c.values {
+			list = append(list, c.index[v]...)
+		}
+		if len(c.values) > 1 {
+			slices.Sort(list)
+		}
+		if !found || len(list) < len(best) {
+			best, found = list, true
+		}
+	}
+	if found {
+		return best
+	}
+	all := make([]int, len(r.ds.Observations))
+	for i := range all {
+		all[i] = i
+	}
+	return all
 }
 
 // Population implements store.Store.
