@@ -20,6 +20,12 @@ func publicCORS() gin.HandlerFunc {
 	})
 	return func(ctx *gin.Context) {
 		r := ctx.Request
+		// Without an Origin header the request is not a CORS request, and
+		// since every origin gets the same answer no Vary: Origin is owed.
+		if r.Header.Get("Origin") == "" {
+			ctx.Next()
+			return
+		}
 		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 			c.HandlerFunc(ctx.Writer, r)
 			ctx.AbortWithStatus(http.StatusNoContent)
