@@ -34,6 +34,9 @@ const releaseChannel = "krimstat_release"
 // watcher is listening for release notifications.
 const staleAfter = time.Second
 
+// refreshTimeout bounds the query behind CurrentRelease.
+const refreshTimeout = 2 * time.Second
+
 // Store reads and loads releases in PostgreSQL. It is safe for concurrent use.
 type Store struct {
 	pool *pgxpool.Pool
@@ -140,6 +143,9 @@ func (s *Store) CurrentRelease(ctx context.Context) (store.Release, error) {
 // refreshCurrent reads the current release from the database and caches it.
 func (s *Store) refreshCurrent(ctx context.Context) (store.Release, error) {
 	at := time.Now()
+	// A hanging server must not hold every request for its whole deadline.
+	ctx, cancel := context.WithTimeout(ctx, refreshTimeout)
+	defer cancel()
 	rel, err := scanRelease(s.pool.QueryRow(ctx, `
 		SELECT r.id, r.created, r.note, r.files, r.counts, true
 		FROM current_release c JOIN releases r ON r.id = c.release_id`))
@@ -148,7 +154,17 @@ func (s *Store) refreshCurrent(ctx context.Context) (store.Release, error) {
 		return store.Release{}, fmt.Errorf("current release: %w", store.ErrNotFound)
 	}
 	if err != nil {
-		return store.Release{}, wrapErr(err, "current release")
+		err = wrapErr(err, "current release")
+		// While the server is unreachable the last known release is still
+		// the best answer: the response cache keeps serving it, and only
+		// requests that need the database fail. The stale entry is
+		// re-dated so the next attempt waits staleAfter instead of every
+		// request paying for a failing query.
+		if c := s.current.Load(); c != nil && (errors.Is(err, store.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded)) {
+			s.current.Store(&cachedRelease{rel: c.rel, at: at})
+			return c.rel, nil
+		}
+		return store.Release{}, err
 	}
 	s.current.Store(&cachedRelease{rel: rel, at: at})
 	return rel, nil
