@@ -1,16 +1,30 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 )
 
 // Health is the body of the health and readiness checks.
 type Health struct {
-	Status  string `json:"status" example:"ok"`
-	Release string `json:"release,omitempty" example:"20250414-3da80bd7"`
+	Status  string            `json:"status" example:"ready"`
+	Release string            `json:"release,omitempty" example:"20250414-3da80bd7"`
+	Checks  map[string]string `json:"checks,omitempty"`
 } // @name Health
+
+// Check is one dependency that readiness reports on.
+type Check struct {
+	Name string
+	// Check returns nil when the dependency answers.
+	Check func(ctx context.Context) error
+}
+
+// checkTimeout bounds each readiness check, so a hanging dependency makes
+// the check report it instead of hanging too.
+const checkTimeout = time.Second
 
 // healthz godoc
 //
@@ -29,21 +43,36 @@ func (h *Handler) healthz(c *gin.Context) {
 // readyz godoc
 //
 //	@Summary		Readiness
-//	@Description	200 once a release is loaded and the store answers; 503 otherwise.
+//	@Description	200 once a release is loaded, so the API can answer. checks reports each dependency (store, Redis) as ok, unavailable or disabled; with any unavailable the status is "degraded" but still 200, since cached responses are still served and requests that need a missing dependency get 503 on their own. 503 when no release can be read.
 //	@Tags			operations
 //	@ID				readyz
 //	@Produce		json
 //	@Success		200	{object}	Health
 //	@Failure		503	{object}	Problem
 //	@Router			/readyz [get]
-func (h *Handler) readyz(c *gin.Context) {
-	rel, err := h.store.CurrentRelease(c.Request.Context())
-	if err != nil {
-		h.fail(c, notReady{err})
-		return
+func (h *Handler) readyz(checks []Check) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		rel, err := h.store.CurrentRelease(c.Request.Context())
+		if err != nil {
+			h.fail(c, notReady{err})
+			return
+		}
+		body := Health{Status: "ready", Release: rel.ID, Checks: map[string]string{}}
+		for _, chk := range checks {
+			ctx, cancel := context.WithTimeout(c.Request.Context(), checkTimeout)
+			err := chk.Check(ctx)
+			cancel()
+			switch {
+			case err == nil:
+				body.Checks[chk.Name] = "ok"
+			default:
+				body.Checks[chk.Name] = "unavailable"
+				body.Status = "degraded"
+			}
+		}
+		c.Header("Cache-Control", "no-store")
+		c.PureJSON(http.StatusOK, body)
 	}
-	c.Header("Cache-Control", "no-store")
-	c.PureJSON(http.StatusOK, Health{Status: "ready", Release: rel.ID})
 }
 
 // notReady turns any store failure during the readiness check into a 503.

@@ -22,6 +22,8 @@ type Options struct {
 	MetricsHandler http.Handler
 	// RequestTimeout is each request's deadline; zero means none.
 	RequestTimeout time.Duration
+	// Checks are the dependencies /readyz reports on.
+	Checks []Check
 }
 
 // Routes returns the API's router: every route and middleware is listed here.
@@ -40,7 +42,7 @@ func (h *Handler) Routes(opt Options) *gin.Engine {
 
 	// Operations: never cached.
 	get(r, "/healthz", h.healthz)
-	get(r, "/readyz", h.readyz)
+	get(r, "/readyz", h.readyz(opt.Checks))
 	get(r, "/openapi.json", h.openapiJSON)
 	if opt.MetricsHandler != nil {
 		r.GET("/metrics", gin.WrapH(opt.MetricsHandler))

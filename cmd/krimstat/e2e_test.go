@@ -49,7 +49,10 @@ func TestPostgresAnswersLikeEmbedded(t *testing.T) {
 		"/v1/observations?citizenship=total&measure=detected-victims&region=NO",
 		"/v1/observations?from=20x9",
 		"/v1/population?region=NO", "/v1/population?from=2009&to=2010&format=csv",
-		"/v1/releases", "/readyz",
+		"/v1/releases",
+	}
+	if body, status := fetch(t, pgBase+"/readyz"); status != 200 || !strings.Contains(string(body), `"postgres":"ok"`) {
+		t.Errorf("/readyz on PostgreSQL: got %d %s, want 200 with postgres ok", status, body)
 	}
 	for _, target := range targets {
 		got, gotStatus := fetch(t, pgBase+target)

@@ -77,6 +77,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 		cancel()
 	}
+	var checks []handlers.Check
+	if p, ok := st.(interface{ Ping(context.Context) error }); ok {
+		checks = append(checks, handlers.Check{Name: "postgres", Check: p.Ping})
+	}
+	if rdb != nil {
+		checks = append(checks, handlers.Check{Name: "redis", Check: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }})
+	}
 	tier, err := httpcache.NewTiered(cfg.Cache, rdb, log)
 	if err != nil {
 		return fmt.Errorf("serve: cache: %w", err)
@@ -85,6 +92,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	opts := handlers.Options{
 		Cache:          httpcache.New(cfg.Cache, tier, releaseFunc(st), log),
 		RequestTimeout: cfg.RequestTimeout,
+		Checks:         checks,
 	}
 	log.Info("cache", "enabled", cfg.Cache.Enabled, "local", cfg.Cache.LocalEnabled, "local_mb", cfg.Cache.LocalMaxBytes>>20,
 		"redis", rdb != nil, "ttl", cfg.Cache.TTL.String(), "max_age", cfg.Cache.MaxAge.String())
