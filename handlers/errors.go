@@ -91,6 +91,11 @@ func writeError(c *gin.Context, log *slog.Logger, err error) {
 	for _, k := range problemKinds {
 		if errors.Is(err, k.err) {
 			p.Type, p.Title, p.Status, p.Detail = problemBase+k.slug, k.title, k.status, err.Error()
+			if k.status >= 500 {
+				// A server-side error's text names hosts and databases: it
+				// goes to the log with the request id, not to the client.
+				p.Detail = k.title + "; retry later and quote the request id if it persists"
+			}
 			matched = true
 			break
 		}
