@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/krimstat/krimstat/internal/testenv"
 )
@@ -144,4 +147,100 @@ func nextLink(body []byte) string {
 	}
 	s = s[i+8:]
 	return strings.ReplaceAll(s[:strings.Index(s, `"`)], `\u0026`, "&")
+}
+
+// TestSecondReleaseUnderLoad loads a second release while clients read: no
+// request fails, every response names one release and its data match that
+// release, the server switches without a restart, and the first release stays
+// reachable with release=.
+func TestSecondReleaseUnderLoad(t *testing.T) {
+	ref := testenv.ReferenceData(t)
+	dbURL := testenv.PostgresURL(t)
+	ctx := context.Background()
+	var out bytes.Buffer
+	for _, args := range [][]string{{"krimstat", "migrate"}, {"krimstat", "ingest", "-bundled"}} {
+		if err := run(ctx, args, env(map[string]string{"DATABASE_URL": dbURL}), &out); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, &out)
+		}
+	}
+	base, _, _ := startServe(t, map[string]string{"DATABASE_URL": dbURL})
+	first, _ := fetch(t, base+"/v1/releases")
+
+	stop := make(chan struct{})
+	type result struct {
+		status  int
+		header  string
+		release string
+	}
+	results := make(chan result, 100000)
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				target := base + "/v1/observations?offence=iccs/0302&region=NO"
+				if i%2 == 1 {
+					target = base + "/v1/observations?region=SE&limit=50"
+				}
+				resp, err := http.Get(target)
+				if err != nil {
+					results <- result{status: -1}
+					continue
+				}
+				var body struct {
+					Meta struct {
+						Release string `json:"release"`
+					} `json:"meta"`
+				}
+				json.NewDecoder(resp.Body).Decode(&body)
+				resp.Body.Close()
+				results <- result{resp.StatusCode, resp.Header.Get("X-Krimstat-Release"), body.Meta.Release}
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond)
+	tsv := filepath.Join(ref, "eurostat", "crim_off_cat.tsv")
+	if err := run(ctx, []string{"krimstat", "ingest", "-eurostat", tsv}, env(map[string]string{"DATABASE_URL": dbURL}), &out); err != nil {
+		t.Fatalf("second ingest: %v\n%s", err, &out)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	close(results)
+	seen := map[string]int{}
+	n := 0
+	for r := range results {
+		n++
+		if r.status != 200 {
+			t.Fatalf("a request failed during the load: status %d", r.status)
+		}
+		if r.header != r.release {
+			t.Fatalf("header names release %s, body %s", r.header, r.release)
+		}
+		seen[r.release]++
+	}
+	if len(seen) != 2 {
+		t.Errorf("releases seen by %d requests: %v, want the old and the new", n, seen)
+	}
+	var rels struct {
+		Data []struct {
+			ID      string `json:"id"`
+			Current bool   `json:"current"`
+		} `json:"data"`
+	}
+	body, _ := fetch(t, base+"/v1/releases")
+	if err := json.Unmarshal(body, &rels); err != nil || len(rels.Data) != 2 || !rels.Data[0].Current {
+		t.Fatalf("/v1/releases after the load: %s (before: %s)", body, first)
+	}
+	old := rels.Data[1].ID
+	if body, status := fetch(t, base+"/v1/observations?offence=sex-purchase&region=NO&release="+old); status != 200 || !strings.Contains(string(body), `"release":"`+old+`"`) {
+		t.Errorf("old release %s with release=: got %d %.200s", old, status, body)
+	}
+	t.Logf("%d requests during the load, by release: %v", n, seen)
 }
