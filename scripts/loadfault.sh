@@ -115,6 +115,10 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 now() { date +%s.%N; }
+# later T D: the time D seconds after T, with the decimals awk's print would drop.
+later() { awk -v t="$1" -v d="$2" 'BEGIN { printf "%.3f", t + d }'; }
+# before T: true while now() is before T.
+before() { awk -v n="$(now)" -v t="$1" 'BEGIN { exit !(n < t) }'; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 # sleep_until T: sleeps until the time T (from now()), if it is ahead.
 sleep_until() {
@@ -142,8 +146,8 @@ status() { curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$1" || true; }
 # wait_status URL CODE SECONDS: waits for URL to answer CODE.
 wait_status() {
 	local deadline
-	deadline=$(awk -v n="$(now)" -v s="$3" 'BEGIN { print n + s }')
-	while awk -v n="$(now)" -v d="$deadline" 'BEGIN { exit !(n < d) }'; do
+	deadline=$(later "$(now)" "$3")
+	while before "$deadline"; do
 		[[ $(status "$1") == "$2" ]] && return 0
 		sleep 0.1
 	done
@@ -288,6 +292,8 @@ if [[ $CACHE_LOCAL != off ]]; then
 	note "KRIMSTAT_CACHE_LOCAL=$CACHE_LOCAL: cached requests mostly stay in process, so the Redis phase tests little"
 fi
 HALF=$((PHASE_SECONDS / 2))
+# The outage is probed just before the dependency comes back.
+PROBE_AT=$(awk -v h="$HALF" 'BEGIN { print h - 0.5 }')
 
 # Phase 0: baseline.
 log "phase baseline (${PHASE_SECONDS}s)"
@@ -299,14 +305,15 @@ log "phase redis: killing Redis, restarting it after ${HALF}s"
 t0=$(now)
 start_load redis
 kill_redis
-sleep_until "$(awk -v t="$t0" -v h="$HALF" 'BEGIN { print t + h - 0.5 }')"
+sleep_until "$(later "$t0" "$PROBE_AT")"
 note "redis: /readyz during the outage: $(status "$BASE/readyz") $(curl -s --max-time 2 "$BASE/readyz" | head -c 200)"
-sleep_until "$(awk -v t="$t0" -v h="$HALF" 'BEGIN { print t + h }')"
+sleep_until "$(later "$t0" "$HALF")"
 hits=$(redis_hits)
 start_redis
 restarted=$(now)
 recovered=""
-while awk -v n="$(now)" -v d="$(awk -v r="$restarted" -v s="$RECOVERY_TIMEOUT" 'BEGIN { print r + s }')" 'BEGIN { exit !(n < d) }'; do
+deadline=$(later "$restarted" "$RECOVERY_TIMEOUT")
+while before "$deadline"; do
 	if redis_used "$hits"; then
 		recovered=$(since "$restarted")
 		break
@@ -327,11 +334,11 @@ if [[ $LOADFAULT_PG == 1 ]]; then
 	start_load postgres
 	PG_STOPPED=1
 	pg stop
-	sleep_until "$(awk -v t="$t0" -v h="$HALF" 'BEGIN { print t + h - 0.5 }')"
+	sleep_until "$(later "$t0" "$PROBE_AT")"
 	probe="$BASE$UNCACHED_PATH&limit=7&from=1991"
 	note "postgres: during the outage: /readyz $(status "$BASE/readyz"); cached $(status "$BASE$CACHED_PATH");" \
 		"uncached $(curl -s -o /dev/null --max-time 5 -w '%{http_code} %{content_type}' "$probe") Retry-After: $(header "$probe" Retry-After)"
-	sleep_until "$(awk -v t="$t0" -v h="$HALF" 'BEGIN { print t + h }')"
+	sleep_until "$(later "$t0" "$HALF")"
 	pg start
 	PG_STOPPED=0
 	restarted=$(now)
