@@ -362,8 +362,9 @@ func (l *Limiter) Middleware() gin.HandlerFunc {
 	}
 }
 
-// problem has the JSON shape of handlers.Problem, which this package cannot
-// import without a cycle (handlers' tests wire this middleware).
+// problem has the JSON shape of handlers.Problem. It is repeated here rather
+// than imported so that handlers, and its tests, can wire this middleware
+// without an import cycle.
 type problem struct {
 	Type      string `json:"type"`
 	Title     string `json:"title"`

@@ -67,6 +67,7 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
 failed=0
+flakes=0
 printf '%-50s %-22s %12s %10s  %s\n' PACKAGE TARGET EXECS NEW RESULT
 for t in "${targets[@]}"; do
 	pkg=${t% *}
@@ -81,10 +82,16 @@ for t in "${targets[@]}"; do
 	if [[ $rc -eq 0 ]]; then
 		result="ok, nothing found"
 	else
-		failed=1
 		input=$(sed -nE 's/.*Failing input written to (.*)$/\1/p' "$log" | tail -n 1)
 		if [[ -n $input ]]; then
 			result="FOUND: $input (rerun: go test -run '${name}/$(basename "$input")' $pkg)"
+		elif [[ $rc -ne 124 ]] && grep -q '^    context deadline exceeded$' "$log"; then
+			# Go's fuzz coordinator can report its own -fuzztime deadline as
+			# a failure (go.dev/issue/75804, fixed in Go 1.27): no input was
+			# written, so nothing was found. A count (10000x) avoids it.
+			rc=0
+			flakes=$((flakes + 1))
+			result="ok, nothing found (go.dev/issue/75804 deadline race at the end of -fuzztime)"
 		elif [[ $rc -eq 124 ]]; then
 			result="FAIL: timed out after ${limit}s"
 		else
@@ -93,7 +100,11 @@ for t in "${targets[@]}"; do
 	fi
 	printf '%-50s %-22s %12s %10s  %s\n' "$pkg" "$name" "${execs:--}" "${newi:--}" "$result"
 	if [[ $rc -ne 0 ]]; then
+		failed=1
 		sed 's/^/    | /' "$log" | tail -n 30
 	fi
 done
+if [[ $flakes -gt 0 ]]; then
+	echo "$flakes target(s) hit the Go 1.26 fuzz deadline race (go.dev/issue/75804); not counted as failures"
+fi
 exit "$failed"
