@@ -122,7 +122,7 @@ start_server() {
 	local name=$1 port
 	shift
 	port=$(free_port)
-	env "$@" KRIMSTAT_ADDR="127.0.0.1:$port" GIN_MODE=release \
+	env KRIMSTAT_RATELIMIT=off "$@" KRIMSTAT_ADDR="127.0.0.1:$port" GIN_MODE=release \
 		"$KRIMSTAT" serve >"$TMP/$name.log" 2>&1 &
 	SERVER_PID=$!
 	PIDS+=("$SERVER_PID")

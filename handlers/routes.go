@@ -33,10 +33,13 @@ func (h *Handler) Routes(opt Options) *gin.Engine {
 	r.HandleMethodNotAllowed = true
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
-	r.Use(withRequestID, recoverProblem(h.log), logRequests(h.log), withTimeout(opt.RequestTimeout), securityHeaders, publicCORS())
+	r.Use(withRequestID)
+	// Metrics sit outside recovery, so a request that panics is counted as
+	// the 500 it becomes.
 	if opt.Metrics != nil {
 		r.Use(opt.Metrics)
 	}
+	r.Use(recoverProblem(h.log), logRequests(h.log), withTimeout(opt.RequestTimeout), securityHeaders, publicCORS())
 	r.NoRoute(func(c *gin.Context) { h.fail(c, errRouteNotFound) })
 	r.NoMethod(func(c *gin.Context) { h.fail(c, errMethodNotAllowed) })
 

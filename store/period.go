@@ -58,7 +58,13 @@ func ParsePeriod(s string) (Period, error) {
 			return Period{}, bad
 		}
 	}
-	if len(num) == 0 || len(num) > 2 || num[0] < '0' || num[0] > '9' {
+	// Parts of a year have a one-digit index (2013-T1, never 2013-T01), so
+	// that every period has exactly one spelling; months have two digits.
+	want := 1
+	if kind == PeriodMonth {
+		want = 2
+	}
+	if len(num) != want || num[0] < '0' || num[0] > '9' {
 		return Period{}, bad
 	}
 	i, err := strconv.Atoi(num)

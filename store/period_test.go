@@ -29,6 +29,8 @@ func TestParsePeriod(t *testing.T) {
 		{in: "2013-T", wantErr: true},
 		{in: "2013-1", wantErr: true},
 		{in: "2013T1", wantErr: true},
+		{in: "1000-T01", wantErr: true},
+		{in: "2013-H01", wantErr: true},
 	}
 	for _, tt := range tests {
 		p, err := ParsePeriod(tt.in)

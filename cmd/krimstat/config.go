@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/krimstat/krimstat/cache/httpcache"
+	"github.com/krimstat/krimstat/ratelimit"
 )
 
 // config is the whole configuration of serve, read from the environment in
@@ -21,6 +22,8 @@ type config struct {
 	ShutdownTimeout time.Duration
 	RequestTimeout  time.Duration
 	Cache           httpcache.Config
+	RateLimit       ratelimit.Config
+	RateLimitOn     bool
 }
 
 // loadConfig reads the environment. A malformed value is an error at start,
@@ -82,6 +85,34 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.Cache.LocalMaxBytes = mb << 20
 	if err := c.Cache.Validate(); err != nil {
 		return c, fmt.Errorf("cache configuration: %w", err)
+	}
+
+	c.RateLimitOn = true
+	if err := parseBool(getenv, "KRIMSTAT_RATELIMIT", &c.RateLimitOn); err != nil {
+		return c, err
+	}
+	if v := getenv("KRIMSTAT_RATELIMIT_RATE"); v != "" {
+		n, per, err := ratelimit.ParseRate(v)
+		if err != nil {
+			return c, fmt.Errorf("KRIMSTAT_RATELIMIT_RATE=%q: %w", v, err)
+		}
+		c.RateLimit.Rate, c.RateLimit.Period = n, per
+	}
+	burst := int64(c.RateLimit.Burst)
+	if err := parseInt(getenv, "KRIMSTAT_RATELIMIT_BURST", &burst); err != nil {
+		return c, err
+	}
+	c.RateLimit.Burst = int(burst)
+	if v := getenv("KRIMSTAT_TRUSTED_PROXIES"); v != "" {
+		p, err := ratelimit.ParsePrefixes(v)
+		if err != nil {
+			return c, fmt.Errorf("KRIMSTAT_TRUSTED_PROXIES=%q: %w", v, err)
+		}
+		c.RateLimit.TrustedProxies = p
+	}
+	c.RateLimit.RedisTimeout = c.Cache.RedisTimeout
+	if err := c.RateLimit.Validate(); err != nil {
+		return c, err
 	}
 	return c, nil
 }

@@ -18,13 +18,16 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/krimstat/krimstat/cache"
 	"github.com/krimstat/krimstat/cache/httpcache"
 	"github.com/krimstat/krimstat/data"
 	"github.com/krimstat/krimstat/handlers"
+	"github.com/krimstat/krimstat/metrics"
 	"github.com/krimstat/krimstat/openapi"
+	"github.com/krimstat/krimstat/ratelimit"
 	"github.com/krimstat/krimstat/store"
 	"github.com/krimstat/krimstat/store/memory"
 	"github.com/krimstat/krimstat/store/postgres"
@@ -97,6 +100,21 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	log.Info("cache", "enabled", cfg.Cache.Enabled, "local", cfg.Cache.LocalEnabled, "local_mb", cfg.Cache.LocalMaxBytes>>20,
 		"redis", rdb != nil, "ttl", cfg.Cache.TTL.String(), "max_age", cfg.Cache.MaxAge.String())
 
+	var rl *ratelimit.Limiter
+	if cfg.RateLimitOn {
+		rl = ratelimit.New(cfg.RateLimit, rdb, log)
+		defer rl.Close()
+		opts.RateLimit = rl.Middleware()
+	}
+	log.Info("rate limit", "enabled", cfg.RateLimitOn, "rate", cfg.RateLimit.Rate, "period", cfg.RateLimit.Period.String(),
+		"burst", cfg.RateLimit.Burst, "trusted_proxies", len(cfg.RateLimit.TrustedProxies), "shared", rdb != nil)
+
+	m, err := newMetrics(st, tier, rl)
+	if err != nil {
+		return fmt.Errorf("serve: metrics: %w", err)
+	}
+	opts.Metrics, opts.MetricsHandler = m.Middleware(), m.Handler()
+
 	h := handlers.New(st, log, openapi.JSON)
 	srv := &http.Server{
 		Addr:              cfg.Addr,
@@ -133,6 +151,50 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// newMetrics builds the metrics registry and registers the callbacks that
+// read the cache, rate-limit and store counters at scrape time.
+func newMetrics(st store.Store, tier *cache.Tiered, rl *ratelimit.Limiter) (*metrics.Metrics, error) {
+	m := metrics.New()
+	regs := []error{
+		m.ReleaseInfo(func() string {
+			rel, err := st.CurrentRelease(context.Background())
+			if err != nil {
+				return ""
+			}
+			return rel.ID
+		}),
+		m.Snapshot("krimstat_cache_hits_total", "Response cache hits by tier.", metrics.Counter, "tier", func() map[string]float64 {
+			s := tier.Stats()
+			return map[string]float64{"local": float64(s.LocalHits), "redis": float64(s.RedisHits)}
+		}),
+		m.Snapshot("krimstat_cache_misses_total", "Response cache misses by tier.", metrics.Counter, "tier", func() map[string]float64 {
+			s := tier.Stats()
+			return map[string]float64{"local": float64(s.LocalMisses), "redis": float64(s.RedisMisses)}
+		}),
+		m.CounterFunc("krimstat_cache_computes_total", "Responses computed by the handlers because no tier had them.", nil,
+			func() float64 { return float64(tier.Stats().Computes) }),
+		m.CounterFunc("krimstat_redis_errors_total", "Failed Redis calls, timeouts included.", prometheus.Labels{"component": "cache"},
+			func() float64 { return float64(tier.Stats().RedisErrors) }),
+	}
+	if rl != nil {
+		regs = append(regs,
+			m.Snapshot("krimstat_ratelimit_requests_total", "Rate-limit decisions by outcome.", metrics.Counter, "outcome", func() map[string]float64 {
+				s := rl.Stats()
+				return map[string]float64{"allowed": float64(s.Allowed), "rejected": float64(s.Rejected)}
+			}),
+			m.CounterFunc("krimstat_ratelimit_fallbacks_total", "Rate-limit decisions made in process because Redis failed.", nil,
+				func() float64 { return float64(rl.Stats().Fallbacks) }),
+			m.CounterFunc("krimstat_redis_errors_total", "Failed Redis calls, timeouts included.", prometheus.Labels{"component": "ratelimit"},
+				func() float64 { return float64(rl.Stats().RedisErrors) }),
+		)
+	}
+	if pg, ok := st.(interface{ Failures() uint64 }); ok {
+		regs = append(regs, m.CounterFunc("krimstat_postgres_errors_total", "Failed PostgreSQL calls.", nil,
+			func() float64 { return float64(pg.Failures()) }))
+	}
+	return m, errors.Join(regs...)
 }
 
 // releaseFunc gives the cache the current release id and date. It runs on

@@ -43,7 +43,7 @@ func (s *Store) Load(ctx context.Context, ds *store.Dataset) error {
 
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
-		return wrapErr(err, "load release %s", id)
+		return s.wrapErr(err, "load release %s", id)
 	}
 	defer func() {
 		// The request context may be cancelled already; the rollback must
@@ -58,10 +58,10 @@ func (s *Store) Load(ctx context.Context, ds *store.Dataset) error {
 		if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.TableName == "releases" {
 			return fmt.Errorf("release %s is already loaded: %w", id, store.ErrInvalid)
 		}
-		return wrapErr(err, "load release %s", id)
+		return s.wrapErr(err, "load release %s", id)
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return wrapErr(err, "load release %s: commit", id)
+		return s.wrapErr(err, "load release %s: commit", id)
 	}
 	rel := d.Release
 	rel.Current = true

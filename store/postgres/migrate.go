@@ -53,7 +53,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 		return err
 	})
 	if err != nil {
-		return wrapErr(err, "migrate")
+		return s.wrapErr(err, "migrate")
 	}
 	return nil
 }
@@ -81,7 +81,7 @@ func (s *Store) SchemaVersion(ctx context.Context) (current, target int64, err e
 	// goose cannot tell "never migrated" from other errors, so look first.
 	var exists bool
 	if err := s.pool.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", versionTable).Scan(&exists); err != nil {
-		return 0, 0, wrapErr(err, "schema version")
+		return 0, 0, s.wrapErr(err, "schema version")
 	}
 	err = s.provider(ctx, func(p *goose.Provider) error {
 		if !exists {
@@ -94,7 +94,7 @@ func (s *Store) SchemaVersion(ctx context.Context) (current, target int64, err e
 		return err
 	})
 	if err != nil {
-		return 0, 0, wrapErr(err, "schema version")
+		return 0, 0, s.wrapErr(err, "schema version")
 	}
 	return current, target, nil
 }

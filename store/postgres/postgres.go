@@ -48,6 +48,10 @@ type Store struct {
 	// a cached current release is replaced on every notification and so can
 	// be trusted without a deadline.
 	listening atomic.Int32
+	// refreshing is set while a background refresh of current runs.
+	refreshing atomic.Bool
+	// failures counts failed database calls (see Failures).
+	failures atomic.Uint64
 
 	// loadHook, when set by a test, is called at each stage of Load inside
 	// the transaction, so that a test can fail or cancel a load midway.
@@ -84,7 +88,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return nil, wrapErr(err, "postgres: connect")
+		return nil, (&Store{}).wrapErr(err, "postgres: connect")
 	}
 	s := &Store{pool: pool, log: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
@@ -99,13 +103,19 @@ func (s *Store) Close() { s.pool.Close() }
 // wrapErr gives an error from pgx its context and, where the server could not
 // be reached or went away, store.ErrUnavailable, so that the API answers 503
 // rather than 500 and the client may retry.
-func wrapErr(err error, format string, args ...any) error {
+// Every error passing through it is counted for the metrics endpoint.
+func (s *Store) wrapErr(err error, format string, args ...any) error {
+	s.failures.Add(1)
 	msg := fmt.Sprintf(format, args...)
 	if unavailable(err) {
 		return fmt.Errorf("%s: %w: %w", msg, store.ErrUnavailable, err)
 	}
 	return fmt.Errorf("%s: %w", msg, err)
 }
+
+// Failures returns how many database calls have failed since Open: lost
+// connections, timeouts and query errors, but not "not found".
+func (s *Store) Failures() uint64 { return s.failures.Load() }
 
 // unavailable reports whether err means that the server cannot answer now,
 // as opposed to a bad query, bad data or a cancelled request.
@@ -133,8 +143,22 @@ func unavailable(err error) bool {
 // CurrentRelease implements store.Store. It is called on every request, so
 // the answer is cached: updated by Load and by every notification a
 // WatchReleases receives, and otherwise trusted for at most staleAfter.
+//
+// A stale answer is refreshed in the background by one caller while every
+// caller gets the cached answer at once: a slow or unreachable server then
+// never holds up requests that the response cache could answer.
 func (s *Store) CurrentRelease(ctx context.Context) (store.Release, error) {
-	if c := s.current.Load(); c != nil && (s.listening.Load() > 0 || time.Since(c.at) < staleAfter) {
+	c := s.current.Load()
+	if c != nil && (s.listening.Load() > 0 || time.Since(c.at) < staleAfter) {
+		return c.rel, nil
+	}
+	if c != nil {
+		if s.refreshing.CompareAndSwap(false, true) {
+			go func() {
+				defer s.refreshing.Store(false)
+				_, _ = s.refreshCurrent(context.Background())
+			}()
+		}
 		return c.rel, nil
 	}
 	return s.refreshCurrent(ctx)
@@ -154,7 +178,7 @@ func (s *Store) refreshCurrent(ctx context.Context) (store.Release, error) {
 		return store.Release{}, fmt.Errorf("current release: %w", store.ErrNotFound)
 	}
 	if err != nil {
-		err = wrapErr(err, "current release")
+		err = s.wrapErr(err, "current release")
 		// While the server is unreachable the last known release is still
 		// the best answer: the response cache keeps serving it, and only
 		// requests that need the database fail. The stale entry is
@@ -177,19 +201,19 @@ func (s *Store) Releases(ctx context.Context) ([]store.Release, error) {
 		FROM releases r LEFT JOIN current_release c ON c.release_id = r.id
 		ORDER BY r.seq DESC`)
 	if err != nil {
-		return nil, wrapErr(err, "releases")
+		return nil, s.wrapErr(err, "releases")
 	}
 	out := []store.Release{}
 	for rows.Next() {
 		rel, err := scanRelease(rows)
 		if err != nil {
 			rows.Close()
-			return nil, wrapErr(err, "releases")
+			return nil, s.wrapErr(err, "releases")
 		}
 		out = append(out, rel)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, wrapErr(err, "releases")
+		return nil, s.wrapErr(err, "releases")
 	}
 	return out, nil
 }
@@ -207,7 +231,7 @@ func (s *Store) Release(ctx context.Context, id string) (store.Release, error) {
 		return store.Release{}, fmt.Errorf("release %q: %w", id, store.ErrNotFound)
 	}
 	if err != nil {
-		return store.Release{}, wrapErr(err, "release %q", id)
+		return store.Release{}, s.wrapErr(err, "release %q", id)
 	}
 	return rel, nil
 }
@@ -231,7 +255,7 @@ func scanRelease(row pgx.Row) (store.Release, error) {
 // wraps store.ErrUnavailable when the server cannot be reached.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.pool.Ping(ctx); err != nil {
-		return wrapErr(err, "postgres: ping")
+		return s.wrapErr(err, "postgres: ping")
 	}
 	return nil
 }

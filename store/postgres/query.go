@@ -34,23 +34,23 @@ func (s *Store) read(ctx context.Context, what, release, head string, headArgs [
 		if errors.Is(err, pgx.ErrNoRows) {
 			return 0, fmt.Errorf("release %q: %w", release, store.ErrNotFound)
 		}
-		return 0, wrapErr(err, "%s", what)
+		return 0, s.wrapErr(err, "%s", what)
 	}
 	rows, err := br.Query()
 	if err != nil {
-		return 0, wrapErr(err, "%s", what)
+		return 0, s.wrapErr(err, "%s", what)
 	}
 	for rows.Next() {
 		if err := scan(rows); err != nil {
 			rows.Close()
-			return 0, wrapErr(err, "%s", what)
+			return 0, s.wrapErr(err, "%s", what)
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return 0, wrapErr(err, "%s", what)
+		return 0, s.wrapErr(err, "%s", what)
 	}
 	if err := br.Close(); err != nil {
-		return 0, wrapErr(err, "%s", what)
+		return 0, s.wrapErr(err, "%s", what)
 	}
 	return n, nil
 }
