@@ -1,6 +1,6 @@
 # Krimstat developer tasks. The README's two commands need none of these.
 
-.PHONY: run test docs data bench lint fuzz ci
+.PHONY: run test docs data bench lint fuzz loadfault ci
 
 run:
 	go run ./cmd/krimstat serve
@@ -17,7 +17,7 @@ data:
 	go run ./cmd/krimstat ingest -reference ../shared/data -out data/krimstat.json
 
 bench:
-	go test -run '^$$' -bench . -benchmem ./cache/... ./handlers/...
+	go test -run '^$$' -bench . -benchmem ./cache/... ./cmd/krimstat/ ./store/...
 	bash bench/load.sh
 
 lint:
@@ -26,6 +26,9 @@ lint:
 
 fuzz:
 	bash scripts/fuzz.sh 60s
+
+loadfault:
+	bash scripts/loadfault.sh
 
 ci:
 	bash .ci/run
