@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -128,4 +129,69 @@ func TestConfigRejectsBadValues(t *testing.T) {
 			t.Errorf("%v: got nil error, want one", env)
 		}
 	}
+}
+
+// TestGracefulShutdownUnderLoad stops the server while clients hammer it:
+// every request either completes with 200 or is refused at connect (never
+// cut off mid-response), and serve returns nil within its deadline.
+func TestGracefulShutdownUnderLoad(t *testing.T) {
+	base, _, stop := startServe(t, map[string]string{"KRIMSTAT_CACHE": "off", "KRIMSTAT_SHUTDOWN_TIMEOUT": "10s"})
+	var (
+		wg               sync.WaitGroup
+		mu               sync.Mutex
+		ok, refused, bad int
+		badErr           error
+	)
+	done := make(chan struct{})
+	client := &http.Client{Timeout: 10 * time.Second}
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 400; i++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				resp, err := client.Get(base + "/v1/observations?region=NO&limit=2000")
+				mu.Lock()
+				switch {
+				case err != nil && (strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "server closed idle connection")):
+					refused++
+				case err != nil:
+					bad++
+					badErr = err
+				default:
+					_, rerr := io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if rerr != nil || resp.StatusCode != 200 {
+						bad++
+						badErr = fmt.Errorf("status %d, body error %v", resp.StatusCode, rerr)
+					} else {
+						ok++
+					}
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	time.Sleep(500 * time.Millisecond)
+	start := time.Now()
+	if err := stop(); err != nil {
+		t.Fatalf("serve returned %v, want nil", err)
+	}
+	took := time.Since(start)
+	close(done)
+	wg.Wait()
+	if bad > 0 {
+		t.Errorf("%d requests failed other than by refusal, e.g. %v", bad, badErr)
+	}
+	if ok == 0 {
+		t.Error("no request completed before the shutdown")
+	}
+	if took > 10*time.Second {
+		t.Errorf("shutdown took %s, longer than its deadline", took)
+	}
+	t.Logf("shutdown in %s: %d completed, %d refused after the listener closed", took, ok, refused)
 }
