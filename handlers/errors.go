@@ -105,14 +105,23 @@ func writeError(c *gin.Context, log *slog.Logger, err error) {
 		p.Parameter = pe.param
 	}
 	if !matched || p.Status >= 500 {
-		log.ErrorContext(c.Request.Context(), "request failed", "err", err, "status", p.Status,
+		level := slog.LevelError
+		if matched {
+			// An expected outage (the database away): worth a line, not an alarm.
+			level = slog.LevelWarn
+		}
+		log.Log(c.Request.Context(), level, "request failed", "err", err, "status", p.Status,
 			"path", c.Request.URL.Path, "request_id", p.RequestID)
+		c.Set(loggedKey, true)
 	}
 	if p.Status == http.StatusServiceUnavailable {
 		c.Header("Retry-After", retryAfterSeconds)
 	}
 	writeProblem(c, p)
 }
+
+// loggedKey marks a request whose failure writeError has logged already.
+const loggedKey = "krimstat.logged"
 
 // writeProblem sends a problem body with its content type.
 func writeProblem(c *gin.Context, p Problem) {

@@ -63,7 +63,7 @@ func logRequests(log *slog.Logger) gin.HandlerFunc {
 		start := time.Now()
 		c.Next()
 		level := slog.LevelDebug
-		if c.Writer.Status() >= 500 {
+		if c.Writer.Status() >= 500 && !c.GetBool(loggedKey) {
 			level = slog.LevelWarn
 		}
 		if !log.Enabled(c.Request.Context(), level) {

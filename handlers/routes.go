@@ -39,7 +39,7 @@ func (h *Handler) Routes(opt Options) *gin.Engine {
 	if opt.Metrics != nil {
 		r.Use(opt.Metrics)
 	}
-	r.Use(recoverProblem(h.log), logRequests(h.log), withTimeout(opt.RequestTimeout), securityHeaders, publicCORS())
+	r.Use(recoverProblem(h.log), logRequests(h.log), securityHeaders, publicCORS())
 	r.NoRoute(func(c *gin.Context) { h.fail(c, errRouteNotFound) })
 	r.NoMethod(func(c *gin.Context) { h.fail(c, errMethodNotAllowed) })
 
@@ -52,13 +52,16 @@ func (h *Handler) Routes(opt Options) *gin.Engine {
 	}
 	r.GET("/swagger/*any", ginSwagger.WrapHandler(swaggerFiles.Handler, ginSwagger.URL("/openapi.json")))
 
-	v1 := r.Group("/v1")
-	// The limiter runs before the cache: a cached answer still costs a token.
-	for _, mw := range []gin.HandlerFunc{opt.RateLimit, opt.Cache} {
+	// The data routes: the limiter runs before the cache (a cached answer
+	// still costs a token), and the request deadline only after it, since a
+	// cached answer needs none.
+	data := []gin.HandlerFunc{}
+	for _, mw := range []gin.HandlerFunc{opt.RateLimit, opt.Cache, withTimeout(opt.RequestTimeout)} {
 		if mw != nil {
-			v1.Use(mw)
+			data = append(data, mw)
 		}
 	}
+	v1 := r.Group("/v1", data...)
 	get(v1, "/offences", h.listOffences)
 	get(v1, "/offences/*id", h.getOffence)
 	get(v1, "/regions", h.listRegions)
@@ -74,12 +77,9 @@ func (h *Handler) Routes(opt Options) *gin.Engine {
 	get(v1, "/releases", h.listReleases)
 	get(v1, "/releases/:id", h.getRelease)
 
-	// Pages for other sites to frame. Not behind the response cache, which
-	// does not replay their Content-Security-Policy header.
-	embed := r.Group("/embed")
-	if opt.RateLimit != nil {
-		embed.Use(opt.RateLimit)
-	}
+	// Pages for other sites to frame; the cache replays their
+	// Content-Security-Policy header with the body.
+	embed := r.Group("/embed", data...)
 	get(embed, "/series", h.embedSeries)
 	return r
 }

@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/maypok86/otter/v2"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -132,7 +133,21 @@ type middleware struct {
 	cacheControl []string
 	vary         []string
 	lastModified atomic.Pointer[stamp] // of the latest release seen
+
+	// keys memoises the cache key and ETag of a request by what they are
+	// computed from (release, path, raw query, Accept, gzip), so a repeated
+	// request skips parsing, canonicalising and hashing. It is bounded, and
+	// a miss only costs the computation it saves.
+	keys *otter.Cache[string, requestKey]
 }
+
+// requestKey is a request's cache key and ETag.
+type requestKey struct {
+	key, etag string
+}
+
+// keyMemoSize bounds the key memo: distinct request lines remembered.
+const keyMemoSize = 10000
 
 // stamp is a release time with its Last-Modified value, formatted once.
 type stamp struct {
@@ -171,6 +186,9 @@ func New(cfg Config, tier *cache.Tiered, release ReleaseFunc, logger *slog.Logge
 		lists := slices.Clone(cfg.ListParams)
 		m.isList = func(name string) bool { return slices.Contains(lists, name) }
 	}
+	if memo, err := otter.New(&otter.Options[string, requestKey]{MaximumSize: keyMemoSize}); err == nil {
+		m.keys = memo
+	}
 	return m.serve
 }
 
@@ -187,19 +205,13 @@ func (m *middleware) serve(c *gin.Context) {
 		c.Next()
 		return
 	}
-	query, err := url.ParseQuery(r.URL.RawQuery)
-	if err != nil {
-		c.Next()
-		return
-	}
-	format, ok := Negotiate(query, r.Header.Get("Accept"))
+	gz := AcceptsGzip(r.Header.Get("Accept-Encoding"))
+	rk, ok := m.requestKey(r, releaseID, gz)
 	if !ok {
 		c.Next()
 		return
 	}
-	gz := AcceptsGzip(r.Header.Get("Accept-Encoding"))
-	key := Key(m.cfg.Revision, releaseID, r.URL.EscapedPath(), CanonicalQuery(query, m.isList), format, gz)
-	etag := ETag(key)
+	key, etag := rk.key, rk.etag
 
 	// A listed tag proves the client holds this very key's 200 response, and
 	// a key's response never changes: answer without looking anything up.
@@ -258,6 +270,38 @@ func (m *middleware) serve(c *gin.Context) {
 		_, _ = c.Writer.Write(e.body)
 	}
 	c.Abort()
+}
+
+// requestKey returns the request's cache key and ETag, from the memo when
+// the same request was seen before. It returns false for a request that is
+// not to be cached (a malformed query, an unknown format).
+func (m *middleware) requestKey(r *http.Request, releaseID string, gz bool) (requestKey, bool) {
+	accept := r.Header.Get("Accept")
+	var memo string
+	if m.keys != nil {
+		enc := "0"
+		if gz {
+			enc = "1"
+		}
+		memo = releaseID + "\x00" + r.URL.EscapedPath() + "\x00" + r.URL.RawQuery + "\x00" + accept + "\x00" + enc
+		if rk, ok := m.keys.GetIfPresent(memo); ok {
+			return rk, true
+		}
+	}
+	query, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return requestKey{}, false
+	}
+	format, ok := Negotiate(query, accept)
+	if !ok {
+		return requestKey{}, false
+	}
+	key := Key(m.cfg.Revision, releaseID, r.URL.EscapedPath(), CanonicalQuery(query, m.isList), format, gz)
+	rk := requestKey{key: key, etag: ETag(key)}
+	if m.keys != nil {
+		m.keys.Set(memo, rk)
+	}
+	return rk, true
 }
 
 // run runs the rest of the chain into a capture, restoring the real writer

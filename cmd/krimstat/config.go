@@ -188,6 +188,9 @@ func masked(url string) string {
 	if at < 0 {
 		return url
 	}
-	user, _, _ := strings.Cut(rest[:at], ":")
+	user, _, hasPassword := strings.Cut(rest[:at], ":")
+	if !hasPassword {
+		return url
+	}
 	return scheme + "://" + user + ":***@" + rest[at+1:]
 }
