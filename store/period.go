@@ -28,19 +28,23 @@ var partMonths = map[string]int{PeriodHalf: 6, PeriodTertial: 4, PeriodQuarter: 
 // ParsePeriod parses the text form of a period. It returns an error
 // wrapping ErrInvalid for anything else.
 func ParsePeriod(s string) (Period, error) {
-	bad := fmt.Errorf("period %q: want YYYY, YYYY-H1, YYYY-T1, YYYY-Q1 or YYYY-MM: %w", s, ErrInvalid)
+	// The error is built only when needed: ParsePeriod runs for every
+	// observation a query touches.
+	badPeriod := func() error {
+		return fmt.Errorf("period %q: want YYYY, YYYY-H1, YYYY-T1, YYYY-Q1 or YYYY-MM: %w", s, ErrInvalid)
+	}
 	if len(s) < 4 {
-		return Period{}, bad
+		return Period{}, badPeriod()
 	}
 	y, err := strconv.Atoi(s[:4])
 	if err != nil || y < 1000 || s[0] == '+' || s[0] == '-' {
-		return Period{}, bad
+		return Period{}, badPeriod()
 	}
 	if len(s) == 4 {
 		return Period{Year: y, Kind: PeriodYear}, nil
 	}
 	if len(s) < 7 || s[4] != '-' {
-		return Period{}, bad
+		return Period{}, badPeriod()
 	}
 	rest := s[5:]
 	var kind string
@@ -55,7 +59,7 @@ func ParsePeriod(s string) (Period, error) {
 	default:
 		kind, num = PeriodMonth, rest
 		if len(num) != 2 {
-			return Period{}, bad
+			return Period{}, badPeriod()
 		}
 	}
 	// Parts of a year have a one-digit index (2013-T1, never 2013-T01), so
@@ -65,11 +69,11 @@ func ParsePeriod(s string) (Period, error) {
 		want = 2
 	}
 	if len(num) != want || num[0] < '0' || num[0] > '9' {
-		return Period{}, bad
+		return Period{}, badPeriod()
 	}
 	i, err := strconv.Atoi(num)
 	if err != nil || i < 1 || i > 12/partMonths[kind] {
-		return Period{}, bad
+		return Period{}, badPeriod()
 	}
 	return Period{Year: y, Kind: kind, Index: i}, nil
 }
