@@ -249,3 +249,37 @@ func (h *Handler) readCatalogue(ctx context.Context, rel string) (catalogue, err
 	}
 	return cat, nil
 }
+
+// listRequest is what a list route knows after its common first steps.
+type listRequest struct {
+	q       query
+	format  string // formatJSON or formatCSV
+	dialect string // the CSV dialect
+	rel     store.Release
+}
+
+// beginList does the first steps every metadata list route shares: it reads
+// the query strictly (params plus format, csv_dialect and release),
+// negotiates JSON or CSV, and resolves the release. On failure it has
+// answered with a problem and returns false.
+func (h *Handler) beginList(c *gin.Context, params ...string) (listRequest, bool) {
+	var r listRequest
+	var err error
+	if r.q, err = parseQuery(c.Request.URL.RawQuery, append(params, "format", "csv_dialect", "release")...); err != nil {
+		h.fail(c, err)
+		return r, false
+	}
+	if r.format, err = r.q.format(c.GetHeader("Accept"), formatJSON, formatCSV); err != nil {
+		h.fail(c, err)
+		return r, false
+	}
+	if r.dialect, err = csvDialectOf(r.q); err != nil {
+		h.fail(c, err)
+		return r, false
+	}
+	if r.rel, err = h.releaseFor(c, r.q); err != nil {
+		h.fail(c, err)
+		return r, false
+	}
+	return r, true
+}

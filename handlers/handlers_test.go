@@ -311,3 +311,17 @@ func TestCORS(t *testing.T) {
 		t.Errorf("preflight: got %d %v, want 204 with CORS headers", rec.Code, rec.Header())
 	}
 }
+
+func TestCSVExcelDialectOnEveryList(t *testing.T) {
+	r, _ := newRouter(t)
+	for _, target := range []string{"/v1/offences", "/v1/regions", "/v1/measures", "/v1/sources", "/v1/population", "/v1/observations?region=NO&measure=reported-offences-per-100k"} {
+		sep := "?"
+		if strings.Contains(target, "?") {
+			sep = "&"
+		}
+		rec := do(t, r, "GET", target+sep+"format=csv&csv_dialect=excel-no")
+		if rec.Code != 200 || !strings.HasPrefix(rec.Body.String(), "\ufeff") || !strings.Contains(strings.SplitN(rec.Body.String(), "\n", 2)[0], ";") {
+			t.Errorf("%s excel-no: got %d %.80q, want 200, a BOM and ';' separators", target, rec.Code, rec.Body.String())
+		}
+	}
+}

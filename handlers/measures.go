@@ -22,33 +22,24 @@ type MeasureList struct {
 //	@Produce		json
 //	@Produce		text/csv
 //	@Param			format	query		string	false	"Representation (default json)"	Enums(json, csv)
+//	@Param			csv_dialect	query		string		false	"CSV dialect: rfc4180 (default) or excel-no (UTF-8 BOM, semicolons, decimal comma)"	Enums(rfc4180, excel-no)
 //	@Param			release	query		string	false	"Release id (default: the current release)"
 //	@Success		200		{object}	MeasureList
 //	@Failure		400,404,406,500,503	{object}	Problem
 //	@Router			/v1/measures [get]
 func (h *Handler) listMeasures(c *gin.Context) {
-	q, err := parseQuery(c.Request.URL.RawQuery, "format", "release")
-	if err != nil {
-		h.fail(c, err)
+	req, ok := h.beginList(c)
+	if !ok {
 		return
 	}
-	format, err := q.format(c.GetHeader("Accept"), formatJSON, formatCSV)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	rel, err := h.releaseFor(c, q)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
+	rel := req.rel
 	ms, err := h.store.Measures(c.Request.Context(), rel.ID)
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	if format == formatCSV {
-		t := table{name: "krimstat-measures", header: []string{"id", "unit", "name_en", "name_nb", "definition_en"}}
+	if req.format == formatCSV {
+		t := table{name: "krimstat-measures", dialect: req.dialect, header: []string{"id", "unit", "name_en", "name_nb", "definition_en"}}
 		for _, m := range ms {
 			t.rows = append(t.rows, []string{m.ID, m.Unit, m.Name.EN, m.Name.NB, m.Definition.EN})
 		}

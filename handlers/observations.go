@@ -167,7 +167,7 @@ func observationFilter(q query) (store.ObservationFilter, *cursor, error) {
 		values []string
 	}{{"sex", f.Sex, sexValues}, {"age", f.Age, ageValues}} {
 		for _, v := range chk.got {
-			if !contains(chk.values, v) {
+			if !slices.Contains(chk.values, v) {
 				return f, nil, badParam(chk.name, "%q: want %s", v, strings.Join(chk.values, ", "))
 			}
 		}

@@ -30,33 +30,24 @@ type OffenceItem struct {
 //	@Produce		json
 //	@Produce		text/csv
 //	@Param			format	query		string	false	"Representation (default json; or use the Accept header)"	Enums(json, csv)
+//	@Param			csv_dialect	query		string		false	"CSV dialect: rfc4180 (default) or excel-no (UTF-8 BOM, semicolons, decimal comma)"	Enums(rfc4180, excel-no)
 //	@Param			release	query		string	false	"Release id (default: the current release)"
 //	@Success		200		{object}	OffenceList
 //	@Failure		400,404,406,500,503	{object}	Problem
 //	@Router			/v1/offences [get]
 func (h *Handler) listOffences(c *gin.Context) {
-	q, err := parseQuery(c.Request.URL.RawQuery, "format", "release")
-	if err != nil {
-		h.fail(c, err)
+	req, ok := h.beginList(c)
+	if !ok {
 		return
 	}
-	format, err := q.format(c.GetHeader("Accept"), formatJSON, formatCSV)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	rel, err := h.releaseFor(c, q)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
+	rel := req.rel
 	offs, err := h.store.Offences(c.Request.Context(), rel.ID)
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	if format == formatCSV {
-		t := table{name: "krimstat-offences", header: []string{"id", "parent", "classification", "code", "name_en", "name_nb", "legal_basis", "definition_en"}}
+	if req.format == formatCSV {
+		t := table{name: "krimstat-offences", dialect: req.dialect, header: []string{"id", "parent", "classification", "code", "name_en", "name_nb", "legal_basis", "definition_en"}}
 		for _, o := range offs {
 			var basis []string
 			for _, b := range o.LegalBasis {

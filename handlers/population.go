@@ -34,17 +34,19 @@ type PopulationMeta struct {
 //	@Param			from	query		string		false	"First year (figures dated on or after its start)"	example(2009)
 //	@Param			to		query		string		false	"Last year (figures dated on or before its end)"	example(2010)
 //	@Param			format	query		string		false	"Representation (default json)"	Enums(json, csv)
+//	@Param			csv_dialect	query		string		false	"CSV dialect: rfc4180 (default) or excel-no (UTF-8 BOM, semicolons, decimal comma)"	Enums(rfc4180, excel-no)
 //	@Param			release	query		string		false	"Release id (default: the current release)"
 //	@Success		200		{object}	PopulationList
 //	@Failure		400,404,406,500,503	{object}	Problem
 //	@Router			/v1/population [get]
 func (h *Handler) listPopulation(c *gin.Context) {
-	q, err := parseQuery(c.Request.URL.RawQuery, "region", "from", "to", "format", "release")
-	if err != nil {
-		h.fail(c, err)
+	req, ok := h.beginList(c, "region", "from", "to")
+	if !ok {
 		return
 	}
+	q, rel := req.q, req.rel
 	var f store.PopulationFilter
+	var err error
 	if f.Regions, err = q.list("region"); err != nil {
 		h.fail(c, err)
 		return
@@ -64,16 +66,6 @@ func (h *Handler) listPopulation(c *gin.Context) {
 	}
 	if to != nil {
 		f.To = to.End()
-	}
-	format, err := q.format(c.GetHeader("Accept"), formatJSON, formatCSV)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	rel, err := h.releaseFor(c, q)
-	if err != nil {
-		h.fail(c, err)
-		return
 	}
 	ctx := c.Request.Context()
 	cat, err := h.catalogue(ctx, rel.ID)
@@ -100,8 +92,8 @@ func (h *Handler) listPopulation(c *gin.Context) {
 			sources = append(sources, s)
 		}
 	}
-	if format == formatCSV {
-		t := table{name: "krimstat-population", header: []string{"region", "date", "value", "source", "locator"}}
+	if req.format == formatCSV {
+		t := table{name: "krimstat-population", dialect: req.dialect, header: []string{"region", "date", "value", "source", "locator"}}
 		for _, p := range pop {
 			t.rows = append(t.rows, []string{p.Region, p.Date, strconv.FormatFloat(p.Value, 'f', -1, 64), p.Source, p.Locator})
 		}

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -34,23 +35,25 @@ var regionTypes = []string{store.RegionCountry, store.RegionCountryPart, store.R
 //	@Param			type		query		[]string	false	"Region types (repeat or comma-separate)"	Enums(country, country-part, police-district)	collectionFormat(csv)
 //	@Param			valid_on	query		string		false	"Only regions that existed on this date (YYYY-MM-DD)"	example(2015-06-30)
 //	@Param			format		query		string		false	"Representation (default json)"	Enums(json, csv)
+//	@Param			csv_dialect	query		string		false	"CSV dialect: rfc4180 (default) or excel-no (UTF-8 BOM, semicolons, decimal comma)"	Enums(rfc4180, excel-no)
 //	@Param			release		query		string		false	"Release id (default: the current release)"
 //	@Success		200			{object}	RegionList
 //	@Failure		400,404,406,500,503	{object}	Problem
 //	@Router			/v1/regions [get]
 func (h *Handler) listRegions(c *gin.Context) {
-	q, err := parseQuery(c.Request.URL.RawQuery, "type", "valid_on", "format", "release")
-	if err != nil {
-		h.fail(c, err)
+	req, ok := h.beginList(c, "type", "valid_on")
+	if !ok {
 		return
 	}
+	q, rel := req.q, req.rel
 	var f store.RegionFilter
+	var err error
 	if f.Types, err = q.list("type"); err != nil {
 		h.fail(c, err)
 		return
 	}
 	for _, t := range f.Types {
-		if !contains(regionTypes, t) {
+		if !slices.Contains(regionTypes, t) {
 			h.fail(c, badParam("type", "%q: want %s", t, strings.Join(regionTypes, ", ")))
 			return
 		}
@@ -59,23 +62,13 @@ func (h *Handler) listRegions(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	format, err := q.format(c.GetHeader("Accept"), formatJSON, formatCSV)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	rel, err := h.releaseFor(c, q)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
 	regs, err := h.store.Regions(c.Request.Context(), rel.ID, f)
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	if format == formatCSV {
-		t := table{name: "krimstat-regions", header: []string{"id", "type", "name_en", "name_nb", "parent", "valid_from", "valid_to", "successors", "predecessors"}}
+	if req.format == formatCSV {
+		t := table{name: "krimstat-regions", dialect: req.dialect, header: []string{"id", "type", "name_en", "name_nb", "parent", "valid_from", "valid_to", "successors", "predecessors"}}
 		for _, r := range regs {
 			t.rows = append(t.rows, []string{r.ID, r.Type, r.Name.EN, r.Name.NB, r.Parent, r.ValidFrom, r.ValidTo, successionIDs(r.Successors), successionIDs(r.Predecessors)})
 		}
@@ -122,13 +115,4 @@ func (h *Handler) getRegion(c *gin.Context) {
 		return
 	}
 	writeJSON(c, RegionItem{Data: r, Meta: Meta{Release: rel.ID, Count: 1}})
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

@@ -28,33 +28,24 @@ type SourceItem struct {
 //	@Produce		json
 //	@Produce		text/csv
 //	@Param			format	query		string	false	"Representation (default json)"	Enums(json, csv)
+//	@Param			csv_dialect	query		string		false	"CSV dialect: rfc4180 (default) or excel-no (UTF-8 BOM, semicolons, decimal comma)"	Enums(rfc4180, excel-no)
 //	@Param			release	query		string	false	"Release id (default: the current release)"
 //	@Success		200		{object}	SourceList
 //	@Failure		400,404,406,500,503	{object}	Problem
 //	@Router			/v1/sources [get]
 func (h *Handler) listSources(c *gin.Context) {
-	q, err := parseQuery(c.Request.URL.RawQuery, "format", "release")
-	if err != nil {
-		h.fail(c, err)
+	req, ok := h.beginList(c)
+	if !ok {
 		return
 	}
-	format, err := q.format(c.GetHeader("Accept"), formatJSON, formatCSV)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	rel, err := h.releaseFor(c, q)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
+	rel := req.rel
 	ss, err := h.store.Sources(c.Request.Context(), rel.ID)
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	if format == formatCSV {
-		t := table{name: "krimstat-sources", header: []string{"id", "publisher", "title", "url", "table_id", "published", "retrieved", "kind", "licence"}}
+	if req.format == formatCSV {
+		t := table{name: "krimstat-sources", dialect: req.dialect, header: []string{"id", "publisher", "title", "url", "table_id", "published", "retrieved", "kind", "licence"}}
 		for _, s := range ss {
 			t.rows = append(t.rows, []string{s.ID, s.Publisher, s.Title, s.URL, s.TableID, s.Published, s.Retrieved, s.Kind, s.Licence})
 		}
