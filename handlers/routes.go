@@ -50,7 +50,7 @@ func (h *Handler) Routes(opt Options) *gin.Engine {
 	if opt.MetricsHandler != nil {
 		r.GET("/metrics", gin.WrapH(opt.MetricsHandler))
 	}
-	r.GET("/swagger/*any", ginSwagger.WrapHandler(swaggerFiles.Handler, ginSwagger.URL("/openapi.json")))
+	r.GET("/swagger/*any", swaggerCSP, ginSwagger.WrapHandler(swaggerFiles.Handler, ginSwagger.URL("/openapi.json")))
 
 	// The data routes: the limiter runs before the cache (a cached answer
 	// still costs a token), and the request deadline only after it, since a
