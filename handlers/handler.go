@@ -92,6 +92,18 @@ const (
 	csvExcelNO = "excel-no"
 )
 
+// representation reads the format (parameter or Accept header, among
+// offered) and the CSV dialect of a request.
+func (q query) representation(accept string, offered ...string) (format, dialect string, err error) {
+	if format, err = q.format(accept, offered...); err != nil {
+		return "", "", err
+	}
+	if dialect, err = csvDialectOf(q); err != nil {
+		return "", "", err
+	}
+	return format, dialect, nil
+}
+
 // csvDialectOf reads the csv_dialect parameter.
 func csvDialectOf(q query) (string, error) {
 	d, err := q.one("csv_dialect")
@@ -269,11 +281,7 @@ func (h *Handler) beginList(c *gin.Context, params ...string) (listRequest, bool
 		h.fail(c, err)
 		return r, false
 	}
-	if r.format, err = r.q.format(c.GetHeader("Accept"), formatJSON, formatCSV); err != nil {
-		h.fail(c, err)
-		return r, false
-	}
-	if r.dialect, err = csvDialectOf(r.q); err != nil {
+	if r.format, r.dialect, err = r.q.representation(c.GetHeader("Accept"), formatJSON, formatCSV); err != nil {
 		h.fail(c, err)
 		return r, false
 	}

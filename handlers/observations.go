@@ -78,12 +78,7 @@ func (h *Handler) listObservations(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	format, err := q.format(c.GetHeader("Accept"), formatJSON, formatCSV, formatJSONStat)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	dialect, err := csvDialectOf(q)
+	format, dialect, err := q.representation(c.GetHeader("Accept"), formatJSON, formatCSV, formatJSONStat)
 	if err != nil {
 		h.fail(c, err)
 		return

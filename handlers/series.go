@@ -283,12 +283,7 @@ func (h *Handler) getSeries(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	format, err := q.format(c.GetHeader("Accept"), formatJSON, formatCSV, formatJSONStat)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	dialect, err := csvDialectOf(q)
+	format, dialect, err := q.representation(c.GetHeader("Accept"), formatJSON, formatCSV, formatJSONStat)
 	if err != nil {
 		h.fail(c, err)
 		return
