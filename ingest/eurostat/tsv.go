@@ -17,19 +17,34 @@ import (
 	"github.com/krimstat/krimstat/store"
 )
 
-// Flags maps Eurostat's flag letters to Krimstat flags.
-var Flags = map[byte]string{
-	'b': store.FlagBreakInSeries,
-	'c': store.FlagConfidential,
-	'd': store.FlagDefinitionDiffers,
-	'e': store.FlagEstimated,
-	'f': store.FlagForecast,
-	'n': store.FlagNotSignificant,
-	'p': store.FlagProvisional,
-	'r': store.FlagRevised,
-	's': store.FlagEurostatEstimate,
-	'u': store.FlagLowReliability,
-	'z': store.FlagNotApplicable,
+// flag maps one of Eurostat's flag letters to a Krimstat flag. A switch
+// rather than a package-level map, so the table cannot be changed at run time.
+func flag(letter byte) (string, bool) {
+	switch letter {
+	case 'b':
+		return store.FlagBreakInSeries, true
+	case 'c':
+		return store.FlagConfidential, true
+	case 'd':
+		return store.FlagDefinitionDiffers, true
+	case 'e':
+		return store.FlagEstimated, true
+	case 'f':
+		return store.FlagForecast, true
+	case 'n':
+		return store.FlagNotSignificant, true
+	case 'p':
+		return store.FlagProvisional, true
+	case 'r':
+		return store.FlagRevised, true
+	case 's':
+		return store.FlagEurostatEstimate, true
+	case 'u':
+		return store.FlagLowReliability, true
+	case 'z':
+		return store.FlagNotApplicable, true
+	}
+	return "", false
 }
 
 // Table is a parsed bulk TSV file.
@@ -175,7 +190,7 @@ func parseCell(raw string) (*Cell, error) {
 	letters = strings.TrimSpace(letters)
 	var flags []string
 	for i := 0; i < len(letters); i++ {
-		f, ok := Flags[letters[i]]
+		f, ok := flag(letters[i])
 		if !ok {
 			return nil, fmt.Errorf("%q: unknown flag %q", s, letters[i])
 		}
