@@ -10,6 +10,7 @@ package metrics
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -24,6 +25,22 @@ type Metrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	// series memoises the labelled children by (route, method, status), so
+	// the hot path skips hashing the label values on every request. Routes,
+	// methods and statuses are bounded sets, so the map stays small.
+	series sync.Map
+}
+
+// seriesKey names one labelled child of the request metrics.
+type seriesKey struct {
+	route, method string
+	status        int
+}
+
+// requestSeries is the counter and histogram of one seriesKey.
+type requestSeries struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
 }
 
 // Unmatched is the route label of requests no route served (404s, 405s), so
@@ -86,9 +103,17 @@ func (m *Metrics) Middleware() gin.HandlerFunc {
 		if route == "" {
 			route = Unmatched
 		}
-		method := methodLabel(c.Request.Method)
-		m.requests.WithLabelValues(route, method, strconv.Itoa(c.Writer.Status())).Inc()
-		m.duration.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
+		k := seriesKey{route, methodLabel(c.Request.Method), c.Writer.Status()}
+		v, ok := m.series.Load(k)
+		if !ok {
+			v, _ = m.series.LoadOrStore(k, &requestSeries{
+				requests: m.requests.WithLabelValues(k.route, k.method, strconv.Itoa(k.status)),
+				duration: m.duration.WithLabelValues(k.route, k.method),
+			})
+		}
+		s := v.(*requestSeries)
+		s.requests.Inc()
+		s.duration.Observe(time.Since(start).Seconds())
 	}
 }
 

@@ -139,6 +139,8 @@ type middleware struct {
 	// request skips parsing, canonicalising and hashing. It is bounded, and
 	// a miss only costs the computation it saves.
 	keys *otter.Cache[string, requestKey]
+	// heads memoises decoded entry heads by cache key; see head.
+	heads *otter.Cache[string, *head]
 }
 
 // requestKey is a request's cache key and ETag.
@@ -188,6 +190,9 @@ func New(cfg Config, tier *cache.Tiered, release ReleaseFunc, logger *slog.Logge
 	}
 	if memo, err := otter.New(&otter.Options[string, requestKey]{MaximumSize: keyMemoSize}); err == nil {
 		m.keys = memo
+	}
+	if memo, err := otter.New(&otter.Options[string, *head]{MaximumSize: keyMemoSize}); err == nil {
+		m.heads = memo
 	}
 	return m.serve
 }
@@ -239,7 +244,7 @@ func (m *middleware) serve(c *gin.Context) {
 		c.Next()
 		return
 	}
-	e, err := decodeEntry(val)
+	hd, body, err := m.head(key, val)
 	if err != nil {
 		m.logger.ErrorContext(ctx, "response cache entry unreadable", "key", key, "err", err)
 		c.Next()
@@ -258,18 +263,66 @@ func (m *middleware) serve(c *gin.Context) {
 		return
 	}
 	h := c.Writer.Header()
-	for _, kv := range e.header {
-		h[kv[0]] = append(h[kv[0]], kv[1])
+	for i, name := range hd.names {
+		if len(h[name]) == 0 {
+			h[name] = hd.values[i] // shared and read-only: net/http only reads it
+		} else {
+			h[name] = append(h[name], hd.values[i]...)
+		}
 	}
-	h["Content-Length"] = []string{strconv.Itoa(len(e.body))}
+	h["Content-Length"] = hd.contentLength
 	m.validators(h, etag, modified, xcache)
 	c.Status(http.StatusOK)
 	if r.Method == http.MethodHead {
 		c.Writer.WriteHeaderNow()
 	} else {
-		_, _ = c.Writer.Write(e.body)
+		_, _ = c.Writer.Write(body)
 	}
 	c.Abort()
+}
+
+// head is the decoded header part of a stored entry, ready to be put into a
+// response: header values grouped by name, the Content-Length value, and
+// where the body starts in the encoded entry.
+type head struct {
+	names         []string
+	values        [][]string
+	contentLength []string
+	off, size     int
+}
+
+// head returns the decoded head of the entry val stored under key and its
+// body. An entry never changes once stored under a key (the key names the
+// release and the code revision), so the decoded head is memoised by key;
+// the body always comes from val, so the tiers stay the only holders of
+// bodies.
+func (m *middleware) head(key string, val []byte) (*head, []byte, error) {
+	if m.heads != nil {
+		if hd, ok := m.heads.GetIfPresent(key); ok && hd.size == len(val) && hd.off <= len(val) {
+			return hd, val[hd.off:], nil
+		}
+	}
+	e, err := decodeEntry(val)
+	if err != nil {
+		return nil, nil, err
+	}
+	hd := &head{
+		contentLength: []string{strconv.Itoa(len(e.body))},
+		off:           len(val) - len(e.body),
+		size:          len(val),
+	}
+	for _, kv := range e.header {
+		if n := len(hd.names); n > 0 && hd.names[n-1] == kv[0] {
+			hd.values[n-1] = append(hd.values[n-1], kv[1])
+			continue
+		}
+		hd.names = append(hd.names, kv[0])
+		hd.values = append(hd.values, []string{kv[1]})
+	}
+	if m.heads != nil {
+		m.heads.Set(key, hd)
+	}
+	return hd, e.body, nil
 }
 
 // requestKey returns the request's cache key and ETag, from the memo when
