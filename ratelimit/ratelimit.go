@@ -374,8 +374,9 @@ type problem struct {
 	RequestID string `json:"request_id,omitempty"`
 }
 
-// requestIDKey is where handlers' request-id middleware keeps the id.
-const requestIDKey = "krimstat.request_id"
+// requestIDHeader is where the handlers' request-id middleware puts the id:
+// on the response, before any other middleware runs.
+const requestIDHeader = "X-Request-Id"
 
 // ProblemType is the type URI of the 429 problem.
 const ProblemType = "https://krimstat.no/problems/rate-limited"
@@ -388,7 +389,7 @@ func (l *Limiter) refuse(c *gin.Context, retry int) {
 		Detail: fmt.Sprintf("this client made more than %d requests in %d s (%d per %s sustained); retry in %d s",
 			l.cfg.Burst, l.window, l.cfg.Rate, periodText(l.cfg.Period), retry),
 		Instance:  c.Request.URL.RequestURI(),
-		RequestID: c.GetString(requestIDKey),
+		RequestID: c.Writer.Header().Get(requestIDHeader),
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

@@ -24,7 +24,7 @@ import (
 func newEngine(l *ratelimit.Limiter) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	r.Use(func(c *gin.Context) { c.Set("krimstat.request_id", "req-"+c.GetHeader("X-Test-ID")) })
+	r.Use(func(c *gin.Context) { c.Writer.Header()["X-Request-Id"] = []string{"req-" + c.GetHeader("X-Test-ID")} })
 	r.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok") })
 	v1 := r.Group("/v1", l.Middleware())
 	v1.GET("/ping", func(c *gin.Context) { c.String(http.StatusOK, "pong") })

@@ -23,8 +23,11 @@ type capture struct {
 
 var _ gin.ResponseWriter = (*capture)(nil)
 
+// The capture starts with a copy of the headers set so far (the request id,
+// say), so the handlers below read them as they would without the cache; only
+// the headers that belong to the representation are stored.
 func newCapture(w gin.ResponseWriter) *capture {
-	return &capture{ResponseWriter: w, header: make(http.Header), status: http.StatusOK}
+	return &capture{ResponseWriter: w, header: w.Header().Clone(), status: http.StatusOK}
 }
 
 func (w *capture) Header() http.Header { return w.header }

@@ -195,3 +195,23 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 	}
 	t.Logf("shutdown in %s: %d completed, %d refused after the listener closed", took, ok, refused)
 }
+
+// TestProblemRequestIDBehindCache: a problem computed behind the response
+// cache still names the request id the response carries.
+func TestProblemRequestIDBehindCache(t *testing.T) {
+	base, _, _ := startServe(t, nil)
+	resp, err := http.Get(base + "/v1/observations?from=20x9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var p struct {
+		RequestID string `json:"request_id"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&p); err != nil {
+		t.Fatal(err)
+	}
+	if p.RequestID == "" || p.RequestID != resp.Header.Get("X-Request-ID") {
+		t.Errorf("problem request_id %q, header %q: want the same, non-empty", p.RequestID, resp.Header.Get("X-Request-ID"))
+	}
+}
