@@ -19,7 +19,6 @@ import (
 // requestIDHeader carries the request id in both directions.
 const requestIDHeader = "X-Request-ID"
 
-
 // withRequestID takes the client's X-Request-ID when it is short and plain,
 // or makes one, and echoes it so clients and logs can be matched.
 func withRequestID(c *gin.Context) {
