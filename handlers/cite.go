@@ -188,6 +188,10 @@ func (h *Handler) getCite(c *gin.Context) {
 	}
 	cited := url.URL{Scheme: scheme(c), Host: c.Request.Host, Path: "/v1/" + kind, RawQuery: v.Encode()}
 	cit := citation(rel, sources, cited.String(), time.Now().UTC())
+	// A citation names today's access date and the Host the client used:
+	// neither may be served to another client or on another day from a
+	// cache, so it is computed per request.
+	c.Header("Cache-Control", "no-store")
 	switch format {
 	case formatBibTeX:
 		c.Data(http.StatusOK, "application/x-bibtex; charset=utf-8", []byte(cit.BibTeX))

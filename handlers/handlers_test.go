@@ -325,3 +325,13 @@ func TestCSVExcelDialectOnEveryList(t *testing.T) {
 		}
 	}
 }
+
+// TestCiteIsNotShared: a citation carries the client's Host and today's
+// date, so it must never be stored by a shared cache.
+func TestCiteIsNotShared(t *testing.T) {
+	r, _ := newRouter(t)
+	rec := do(t, r, "GET", "/v1/cite?offence=sex-purchase&region=NO&measure=reported-persons")
+	if rec.Code != 200 || rec.Header().Get("Cache-Control") != "no-store" {
+		t.Errorf("cite: got %d Cache-Control %q, want 200 no-store", rec.Code, rec.Header().Get("Cache-Control"))
+	}
+}
