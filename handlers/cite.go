@@ -159,15 +159,9 @@ func (h *Handler) getCite(c *gin.Context) {
 			h.fail(c, err)
 			return
 		}
-		for _, chk := range []struct {
-			param string
-			ids   []string
-			valid map[string]bool
-		}{{"offence", f.Offences, cat.offences}, {"region", f.Regions, cat.regions}, {"measure", f.Measures, cat.measures}, {"source", f.Sources, cat.sources}} {
-			if err := knownIDs(chk.param, chk.ids, chk.valid, "/v1/"+chk.param+"s"); err != nil {
-				h.fail(c, err)
-				return
-			}
+		if err := cat.checkFilter(f); err != nil {
+			h.fail(c, err)
+			return
 		}
 		page, err := h.store.Observations(ctx, rel.ID, f)
 		if err != nil {

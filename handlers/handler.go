@@ -210,6 +210,26 @@ func knownIDs(param string, ids []string, valid map[string]bool, list string) er
 	return nil
 }
 
+// checkFilter reports the first id in f's offence, region, measure or
+// source filters that the release does not have.
+func (cat catalogue) checkFilter(f store.ObservationFilter) error {
+	for _, chk := range []struct {
+		param string
+		ids   []string
+		valid map[string]bool
+	}{
+		{"offence", f.Offences, cat.offences},
+		{"region", f.Regions, cat.regions},
+		{"measure", f.Measures, cat.measures},
+		{"source", f.Sources, cat.sources},
+	} {
+		if err := knownIDs(chk.param, chk.ids, chk.valid, "/v1/"+chk.param+"s"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // catalogue is the set of ids of one release, for validating filters.
 type catalogue struct {
 	offences, regions, measures, sources map[string]bool

@@ -94,21 +94,9 @@ func (h *Handler) listObservations(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	for _, chk := range []struct {
-		param string
-		ids   []string
-		valid map[string]bool
-		list  string
-	}{
-		{"offence", f.Offences, cat.offences, "/v1/offences"},
-		{"region", f.Regions, cat.regions, "/v1/regions"},
-		{"measure", f.Measures, cat.measures, "/v1/measures"},
-		{"source", f.Sources, cat.sources, "/v1/sources"},
-	} {
-		if err := knownIDs(chk.param, chk.ids, chk.valid, chk.list); err != nil {
-			h.fail(c, err)
-			return
-		}
+	if err := cat.checkFilter(f); err != nil {
+		h.fail(c, err)
+		return
 	}
 	page, err := h.store.Observations(ctx, rel.ID, f)
 	if err != nil {

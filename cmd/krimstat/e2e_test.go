@@ -115,6 +115,18 @@ func TestIngestBadInputChangesNothing(t *testing.T) {
 	}
 }
 
+// loadBundled migrates the database at dbURL and loads the bundled release,
+// as an operator would.
+func loadBundled(t *testing.T, dbURL string) {
+	t.Helper()
+	var out bytes.Buffer
+	for _, args := range [][]string{{"krimstat", "migrate"}, {"krimstat", "ingest", "-bundled"}} {
+		if err := run(context.Background(), args, env(map[string]string{"DATABASE_URL": dbURL}), &out); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, &out)
+		}
+	}
+}
+
 func fetch(t *testing.T, url string) ([]byte, int) {
 	t.Helper()
 	resp, err := http.Get(url)
@@ -158,11 +170,7 @@ func TestSecondReleaseUnderLoad(t *testing.T) {
 	dbURL := testenv.PostgresURL(t)
 	ctx := context.Background()
 	var out bytes.Buffer
-	for _, args := range [][]string{{"krimstat", "migrate"}, {"krimstat", "ingest", "-bundled"}} {
-		if err := run(ctx, args, env(map[string]string{"DATABASE_URL": dbURL}), &out); err != nil {
-			t.Fatalf("%v: %v\n%s", args, err, &out)
-		}
-	}
+	loadBundled(t, dbURL)
 	base, _, _ := startServe(t, map[string]string{"DATABASE_URL": dbURL})
 	first, _ := fetch(t, base+"/v1/releases")
 

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"io"
 	"net"
 	"net/http"
@@ -96,13 +94,7 @@ func (p *proxy) start() {
 // the API recovers by itself when the database is back.
 func TestPostgresDown(t *testing.T) {
 	dbURL := testenv.PostgresURL(t)
-	ctx := context.Background()
-	var out bytes.Buffer
-	for _, args := range [][]string{{"krimstat", "migrate"}, {"krimstat", "ingest", "-bundled"}} {
-		if err := run(ctx, args, env(map[string]string{"DATABASE_URL": dbURL}), &out); err != nil {
-			t.Fatalf("%v: %v\n%s", args, err, &out)
-		}
-	}
+	loadBundled(t, dbURL)
 	p := newProxy(t, "127.0.0.1:5432")
 	proxied := strings.Replace(dbURL, "127.0.0.1:5432", p.addr, 1)
 	if proxied == dbURL {

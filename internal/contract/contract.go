@@ -28,6 +28,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
+
+	"github.com/krimstat/krimstat/internal/apidocs"
 )
 
 // Load loads and validates openapi/openapi.json from the module root, the
@@ -39,7 +41,7 @@ func Load(t testing.TB) *openapi3.T {
 	if err != nil {
 		t.Fatalf("contract: %v", err)
 	}
-	root, err := findRoot(wd)
+	root, err := apidocs.FindRoot(wd)
 	if err != nil {
 		t.Fatalf("contract: %s: %v", wd, err)
 	}
@@ -58,20 +60,6 @@ func LoadFile(t testing.TB, path string) *openapi3.T {
 		t.Fatalf("contract: %s is not a valid OpenAPI 3 document: %v", path, err)
 	}
 	return doc
-}
-
-// findRoot returns dir or its nearest parent that holds a go.mod.
-func findRoot(dir string) (string, error) {
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod in this directory or any parent")
-		}
-		dir = parent
-	}
 }
 
 // Key names an operation the way Covered expects it in its seen map: the

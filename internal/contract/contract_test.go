@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/krimstat/krimstat/internal/apidocs"
 )
 
 // recorder is a testing.TB that records failures instead of failing, so the
@@ -213,7 +215,7 @@ func TestFindRoot(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "go.mod"), []byte("module x\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	got, err := findRoot(deep)
+	got, err := apidocs.FindRoot(deep)
 	if err != nil {
 		t.Fatal(err)
 	}
