@@ -16,8 +16,9 @@ func TestCite(t *testing.T) {
 		t.Fatalf("status: got %d: %s", rec.Code, rec.Body)
 	}
 	c := decode[handlers.Citation](t, rec)
-	if c.Accessed != today || c.Release != "20250414-3da80bd7" {
-		t.Errorf("accessed %s release %s: want %s and 20250414-3da80bd7", c.Accessed, c.Release, today)
+	rel := bundledRelease(t)
+	if c.Accessed != today || c.Release != rel {
+		t.Errorf("accessed %s release %s: want %s and %s", c.Accessed, c.Release, today, rel)
 	}
 	if !strings.Contains(c.URL, "/v1/series?") || !strings.Contains(c.URL, "per=100000") {
 		t.Errorf("url: got %s, want the series query", c.URL)
@@ -29,18 +30,18 @@ func TestCite(t *testing.T) {
 	if got, want := strings.Join(ids, " "), "klassekampen-2023-01-04 ssb-07459 stortinget-54169"; got != want {
 		t.Errorf("sources: got %s, want %s", got, want)
 	}
-	for _, s := range []string{"Krimstat. (2025).", "(Release 20250414-3da80bd7) [Data set]. Retrieved " + today,
+	for _, s := range []string{"Krimstat. (2025).", "(Release " + rel + ") [Data set]. Retrieved " + today,
 		"Stortinget (answer by the Minister of Justice). (2012, June 22).", "Statistics Norway (SSB). (2025, February 25)."} {
 		if !strings.Contains(c.APA, s) {
 			t.Errorf("apa: got %s, want it to contain %q", c.APA, s)
 		}
 	}
-	for _, s := range []string{"@misc{krimstat-20250414-3da80bd7,", "@misc{stortinget-54169,", "note = {Accessed " + today + "}"} {
+	for _, s := range []string{"@misc{krimstat-" + rel + ",", "@misc{stortinget-54169,", "note = {Accessed " + today + "}"} {
 		if !strings.Contains(c.BibTeX, s) {
 			t.Errorf("bibtex: got %s, want it to contain %q", c.BibTeX, s)
 		}
 	}
-	if len(c.CSL) != 4 || c.CSL[0].Type != "dataset" || c.CSL[0].Version != "20250414-3da80bd7" ||
+	if len(c.CSL) != 4 || c.CSL[0].Type != "dataset" || c.CSL[0].Version != rel ||
 		c.CSL[0].Author[0].Literal != "Krimstat" || len(c.CSL[0].Accessed.DateParts[0]) != 3 {
 		t.Errorf("csl: got %+v, want Krimstat as a dataset first, then 3 sources", c.CSL)
 	}

@@ -42,6 +42,17 @@ func newRouter(t testing.TB) (*gin.Engine, *memory.Store) {
 	return handlers.New(st, log, openapi.JSON).Routes(handlers.Options{}), st
 }
 
+// bundledRelease is the id of the bundled release, which changes whenever
+// the reference data do.
+func bundledRelease(t testing.TB) string {
+	t.Helper()
+	ds, err := bundled()
+	if err != nil {
+		t.Fatalf("decode bundled release: %v", err)
+	}
+	return ds.Release.ID
+}
+
 func do(t testing.TB, r http.Handler, method, target string, header ...string) *httptest.ResponseRecorder {
 	t.Helper()
 	req := httptest.NewRequest(method, target, nil)

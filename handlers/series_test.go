@@ -320,7 +320,7 @@ func TestCSVDialects(t *testing.T) {
 	target := "/v1/observations?offence=sex-purchase&region=NO&measure=reported-persons&format=csv"
 
 	rec := do(t, r, "GET", target)
-	if got, want := rec.Header().Get("Content-Disposition"), `attachment; filename="krimstat-observations-sex-purchase-NO-reported-persons-20250414-3da80bd7.csv"`; got != want {
+	if got, want := rec.Header().Get("Content-Disposition"), `attachment; filename="krimstat-observations-sex-purchase-NO-reported-persons-`+bundledRelease(t)+`.csv"`; got != want {
 		t.Errorf("Content-Disposition: got %s, want %s", got, want)
 	}
 	if bytes.HasPrefix(rec.Body.Bytes(), []byte("\ufeff")) || !strings.HasPrefix(rec.Body.String(), "offence,region,") {
