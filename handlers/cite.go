@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/krimstat/krimstat/series"
 	"github.com/krimstat/krimstat/store"
 )
 
@@ -87,24 +89,21 @@ type CSLDate struct {
 //	@Param			format		query		string		false	"Representation (default json)"	Enums(json, bibtex, text)
 //	@Param			release		query		string		false	"Release id (default: the current release)"
 //	@Success		200			{object}	Citation
-//	@Failure		400,404,406,500,503	{object}	Problem
+//	@Failure		400,404,406,500,503	{object}	problem.Problem
 //	@Router			/v1/cite [get]
-func (h *Handler) getCite(c *gin.Context) {
+func (h *Handler) getCite(c *gin.Context) error {
 	q, err := parseQuery(c.Request.URL.RawQuery, "offence", "region", "measure", "source", "from", "to",
 		"sex", "age", "citizenship", "per", "harmonise", "small", "cite", "format", "release")
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	format, err := q.format(c.GetHeader("Accept"), formatJSON, formatBibTeX, formatText)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	kind, err := q.one("cite")
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	offences, _ := q.list("offence")
 	regions, _ := q.list("region")
@@ -117,61 +116,11 @@ func (h *Handler) getCite(c *gin.Context) {
 	}
 	rel, err := h.releaseFor(c, q)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
-	ctx := c.Request.Context()
-	var sources []store.Source
-	switch kind {
-	case "series":
-		for _, name := range []string{"sex", "age", "citizenship"} {
-			if _, ok := q.values[name]; ok {
-				h.fail(c, badParam(name, "a series is totals only; cite=observations cites a breakdown"))
-				return
-			}
-		}
-		req, err := parseSeries(q)
-		if err != nil {
-			h.fail(c, err)
-			return
-		}
-		res, err := h.series(ctx, rel, req)
-		if err != nil {
-			h.fail(c, err)
-			return
-		}
-		sources = res.Meta.Sources
-	case "observations":
-		for _, name := range []string{"per", "harmonise", "small"} {
-			if _, ok := q.values[name]; ok {
-				h.fail(c, badParam(name, "a series parameter; cite=series cites a series"))
-				return
-			}
-		}
-		f, _, err := observationFilter(q)
-		if err != nil {
-			h.fail(c, err)
-			return
-		}
-		f.Limit = 0
-		cat, err := h.catalogue(ctx, rel.ID)
-		if err != nil {
-			h.fail(c, err)
-			return
-		}
-		if err := cat.checkFilter(f); err != nil {
-			h.fail(c, err)
-			return
-		}
-		page, err := h.store.Observations(ctx, rel.ID, f)
-		if err != nil {
-			h.fail(c, err)
-			return
-		}
-		sources = citedSources(page.Observations, cat.sourceList)
-	default:
-		h.fail(c, badParam("cite", "%q: want series or observations", kind))
-		return
+	sources, err := h.citedBy(c.Request.Context(), q, kind, rel)
+	if err != nil {
+		return err
 	}
 
 	v := url.Values{}
@@ -194,6 +143,53 @@ func (h *Handler) getCite(c *gin.Context) {
 	default:
 		writeJSON(c, cit)
 	}
+	return nil
+}
+
+// citedBy returns the sources a query of kind (series or observations)
+// cites in release rel.
+func (h *Handler) citedBy(ctx context.Context, q query, kind string, rel store.Release) ([]store.Source, error) {
+	switch kind {
+	case "series":
+		for _, name := range []string{"sex", "age", "citizenship"} {
+			if _, ok := q.values[name]; ok {
+				return nil, store.InvalidParam(name, "a series is totals only; cite=observations cites a breakdown")
+			}
+		}
+		req, err := parseSeries(q)
+		if err != nil {
+			return nil, err
+		}
+		s, err := series.Build(ctx, h.store, rel.ID, req)
+		if err != nil {
+			return nil, err
+		}
+		return s.Sources, nil
+	case "observations":
+		for _, name := range []string{"per", "harmonise", "small"} {
+			if _, ok := q.values[name]; ok {
+				return nil, store.InvalidParam(name, "a series parameter; cite=series cites a series")
+			}
+		}
+		f, _, err := observationFilter(q)
+		if err != nil {
+			return nil, err
+		}
+		f.Limit = 0
+		cat, err := h.catalogue(ctx, rel.ID)
+		if err != nil {
+			return nil, err
+		}
+		if err := cat.checkFilter(f); err != nil {
+			return nil, err
+		}
+		page, err := h.store.Observations(ctx, rel.ID, f)
+		if err != nil {
+			return nil, err
+		}
+		return citedSources(page.Observations, cat.sourceList), nil
+	}
+	return nil, store.InvalidParam("cite", "%q: want series or observations", kind)
 }
 
 // scheme is the scheme the client used: https behind a TLS-terminating

@@ -5,6 +5,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/rs/cors"
+
+	"github.com/krimstat/krimstat/problem"
 )
 
 // publicCORS lets any origin read the API: the data are public and no
@@ -14,8 +16,8 @@ func publicCORS() gin.HandlerFunc {
 	c := cors.New(cors.Options{
 		AllowedOrigins: []string{"*"},
 		AllowedMethods: []string{http.MethodGet, http.MethodHead},
-		AllowedHeaders: []string{"Accept", "If-None-Match", "X-Request-ID"},
-		ExposedHeaders: []string{"ETag", "Link", "X-Krimstat-Release", "X-Request-ID", "RateLimit", "RateLimit-Policy", "Retry-After", "Content-Disposition"},
+		AllowedHeaders: []string{"Accept", "If-None-Match", problem.RequestIDHeader},
+		ExposedHeaders: []string{"ETag", "Link", releaseHeader, problem.RequestIDHeader, "RateLimit", "RateLimit-Policy", "Retry-After", "Content-Disposition"},
 		MaxAge:         86400,
 	})
 	return func(ctx *gin.Context) {

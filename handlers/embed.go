@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/krimstat/krimstat/chart"
+	"github.com/krimstat/krimstat/series"
 	"github.com/krimstat/krimstat/store"
 )
 
@@ -31,7 +32,7 @@ type seriesView struct {
 
 // seriesViewFor parses a series query and builds the series with names.
 func (h *Handler) seriesViewFor(c *gin.Context) (seriesView, error) {
-	q, err := parseQuery(c.Request.URL.RawQuery, seriesParams...)
+	q, err := parseQuery(c.Request.URL.RawQuery, SeriesParams...)
 	if err != nil {
 		return seriesView{}, err
 	}
@@ -44,7 +45,7 @@ func (h *Handler) seriesViewFor(c *gin.Context) (seriesView, error) {
 		return seriesView{}, err
 	}
 	ctx := c.Request.Context()
-	res, err := h.series(ctx, rel, req)
+	res, err := h.buildSeries(ctx, rel, req)
 	if err != nil {
 		return seriesView{}, err
 	}
@@ -73,12 +74,11 @@ func (h *Handler) names(ctx context.Context, rel string, v *seriesView) error {
 	if err != nil {
 		return err
 	}
-	v.offence, v.region, v.measure = o.Name.EN, r.Name.EN, s.Measure
-	for _, m := range ms {
-		if m.ID == s.Measure {
-			v.measure = m.Name.EN
-		}
+	m, err := store.FindMeasure(ms, s.Measure)
+	if err != nil {
+		return err
 	}
+	v.offence, v.region, v.measure = o.Name.EN, r.Name.EN, m.Name.EN
 	return nil
 }
 
@@ -113,7 +113,7 @@ func (v seriesView) sourceLine() string {
 func (v seriesView) licenceLine() string {
 	var ls []string
 	for _, src := range v.res.Meta.Sources {
-		if src.ID == v.res.Data.Source || v.res.Data.Per != 0 && src.ID == "ssb-07459" {
+		if src.ID == v.res.Data.Source || v.res.Data.Per != 0 && src.ID == store.PopulationSource {
 			ls = append(ls, src.Publisher+": "+src.Licence)
 		}
 	}
@@ -133,7 +133,7 @@ func (v seriesView) source(id string) store.Source {
 }
 
 // plotted is the value a point shows: the rate when rates were asked for.
-func (v seriesView) plotted(p Point) (*float64, string) {
+func (v seriesView) plotted(p series.Point) (*float64, string) {
 	if v.res.Data.Per != 0 {
 		if p.Rate == nil {
 			return nil, "n/a"
@@ -229,21 +229,20 @@ func formatNumber(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64)
 //	@Param			small		query		int		false	"Counts below this are small"	minimum(0)	default(20)
 //	@Param			release		query		string	false	"Release id (default: the current release)"
 //	@Success		200			{string}	string	"SVG document"
-//	@Failure		400,404,406,500,503	{object}	Problem
+//	@Failure		400,404,406,500,503	{object}	problem.Problem
 //	@Router			/v1/series.svg [get]
-func (h *Handler) getSeriesSVG(c *gin.Context) {
+func (h *Handler) getSeriesSVG(c *gin.Context) error {
 	v, err := h.seriesViewFor(c)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	var buf bytes.Buffer
 	if err := chart.SVG(&buf, v.chart()); err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	c.Header("Content-Security-Policy", embedCSP)
 	c.Data(http.StatusOK, "image/svg+xml", buf.Bytes())
+	return nil
 }
 
 // embedPage is the HTML of GET /embed/series. Everything is inline: the
@@ -312,18 +311,16 @@ type embedRow struct{ Period, Value, Change, Flags string }
 //	@Param			small		query		int		false	"Counts below this are small"	minimum(0)	default(20)
 //	@Param			release		query		string	false	"Release id (default: the current release)"
 //	@Success		200			{string}	string	"HTML page"
-//	@Failure		400,404,406,500,503	{object}	Problem
+//	@Failure		400,404,406,500,503	{object}	problem.Problem
 //	@Router			/embed/series [get]
-func (h *Handler) embedSeries(c *gin.Context) {
+func (h *Handler) embedSeries(c *gin.Context) error {
 	v, err := h.seriesViewFor(c)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	var svg bytes.Buffer
 	if err := chart.SVG(&svg, v.chart()); err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	var rows []embedRow
 	for _, p := range v.res.Data.Points {
@@ -352,9 +349,9 @@ func (h *Handler) embedSeries(c *gin.Context) {
 		"Source": v.sourceLine(), "Licence": v.licenceLine(), "APIQuery": api, "Rows": rows,
 	})
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	c.Header("Content-Security-Policy", embedCSP)
 	c.Data(http.StatusOK, "text/html; charset=utf-8", page.Bytes())
+	return nil
 }

@@ -3,44 +3,14 @@ package handlers
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/krimstat/krimstat/problem"
 	"github.com/krimstat/krimstat/store"
 )
-
-// problemBase prefixes the type URIs of Krimstat's problems. Each type is
-// documented at that address in the README's error section.
-const problemBase = "https://krimstat.no/problems/"
-
-// Problem is an RFC 9457 problem details object.
-type Problem struct {
-	Type      string `json:"type" example:"https://krimstat.no/problems/invalid-parameter"`
-	Title     string `json:"title" example:"Invalid parameter"`
-	Status    int    `json:"status" example:"400"`
-	Detail    string `json:"detail" example:"from: period \"20x9\": want YYYY, YYYY-H1, YYYY-T1, YYYY-Q1 or YYYY-MM"`
-	Instance  string `json:"instance,omitempty" example:"/v1/observations?from=20x9"`
-	Parameter string `json:"parameter,omitempty" example:"from"`
-	RequestID string `json:"request_id,omitempty" example:"6f1c2a8e9b7d4c3a"`
-} // @name Problem
-
-// paramError is a bad query parameter: its name and what is wrong.
-type paramError struct {
-	param string
-	msg   string
-}
-
-func (e *paramError) Error() string { return e.param + ": " + e.msg }
-
-// Unwrap makes every parameter error a store.ErrInvalid.
-func (e *paramError) Unwrap() error { return store.ErrInvalid }
-
-func badParam(param, format string, a ...any) error {
-	return &paramError{param: param, msg: fmt.Sprintf(format, a...)}
-}
 
 // errNotAcceptable is returned when no representation fits the request.
 var errNotAcceptable = errors.New("not acceptable")
@@ -79,18 +49,18 @@ const retryAfterSeconds = "5"
 // logged with the request id and shown to the client only as an internal
 // error, so no internal detail leaks.
 func writeError(c *gin.Context, log *slog.Logger, err error) {
-	p := Problem{
-		Type:      problemBase + "internal-error",
+	p := problem.Problem{
+		Type:      problem.TypeBase + "internal-error",
 		Title:     "Internal error",
 		Status:    http.StatusInternalServerError,
 		Detail:    "internal error; quote the request id when reporting it",
 		Instance:  c.Request.URL.RequestURI(),
-		RequestID: requestID(c),
+		RequestID: problem.RequestID(c.Writer.Header()),
 	}
 	matched := false
 	for _, k := range problemKinds {
 		if errors.Is(err, k.err) {
-			p.Type, p.Title, p.Status, p.Detail = problemBase+k.slug, k.title, k.status, err.Error()
+			p.Type, p.Title, p.Status, p.Detail = problem.TypeBase+k.slug, k.title, k.status, err.Error()
 			if k.status >= 500 {
 				// A server-side error's text names hosts and databases: it
 				// goes to the log with the request id, not to the client.
@@ -100,9 +70,9 @@ func writeError(c *gin.Context, log *slog.Logger, err error) {
 			break
 		}
 	}
-	var pe *paramError
+	var pe *store.ParamError
 	if errors.As(err, &pe) {
-		p.Parameter = pe.param
+		p.Parameter = pe.Param
 	}
 	if !matched || p.Status >= 500 {
 		level := slog.LevelError
@@ -117,15 +87,9 @@ func writeError(c *gin.Context, log *slog.Logger, err error) {
 	if p.Status == http.StatusServiceUnavailable {
 		c.Header("Retry-After", retryAfterSeconds)
 	}
-	writeProblem(c, p)
+	problem.Write(c.Writer, p)
+	c.Abort()
 }
 
 // loggedKey marks a request whose failure writeError has logged already.
 const loggedKey = "krimstat.logged"
-
-// writeProblem sends a problem body with its content type.
-func writeProblem(c *gin.Context, p Problem) {
-	c.Header("Cache-Control", "no-store")
-	c.Render(p.Status, problemRender{p})
-	c.Abort()
-}

@@ -28,7 +28,7 @@ func FuzzParseQuery(f *testing.F) {
 		}
 		f, cur, err := observationFilter(q)
 		if err != nil {
-			var pe *paramError
+			var pe *store.ParamError
 			if !errors.As(err, &pe) {
 				t.Fatalf("observationFilter(%q): %v is not a parameter error", raw, err)
 			}

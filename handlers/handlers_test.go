@@ -17,6 +17,7 @@ import (
 	"github.com/krimstat/krimstat/data"
 	"github.com/krimstat/krimstat/handlers"
 	"github.com/krimstat/krimstat/openapi"
+	"github.com/krimstat/krimstat/problem"
 	"github.com/krimstat/krimstat/store"
 	"github.com/krimstat/krimstat/store/memory"
 )
@@ -186,7 +187,7 @@ func TestRoutes(t *testing.T) {
 				}
 			}
 			if tt.status >= 400 {
-				p := decode[handlers.Problem](t, rec)
+				p := decode[problem.Problem](t, rec)
 				if p.Status != tt.status || p.Title == "" || p.Detail == "" || !strings.HasPrefix(p.Type, "https://") {
 					t.Errorf("problem: got %+v, want status %d with type, title and detail", p, tt.status)
 				}

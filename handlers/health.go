@@ -35,9 +35,10 @@ const checkTimeout = time.Second
 //	@Produce		json
 //	@Success		200	{object}	Health
 //	@Router			/healthz [get]
-func (h *Handler) healthz(c *gin.Context) {
+func (h *Handler) healthz(c *gin.Context) error {
 	c.Header("Cache-Control", "no-store")
 	c.PureJSON(http.StatusOK, Health{Status: "ok"})
+	return nil
 }
 
 // readyz godoc
@@ -48,14 +49,13 @@ func (h *Handler) healthz(c *gin.Context) {
 //	@ID				readyz
 //	@Produce		json
 //	@Success		200	{object}	Health
-//	@Failure		503	{object}	Problem
+//	@Failure		503	{object}	problem.Problem
 //	@Router			/readyz [get]
-func (h *Handler) readyz(checks []Check) gin.HandlerFunc {
-	return func(c *gin.Context) {
+func (h *Handler) readyz(checks []Check) func(*gin.Context) error {
+	return func(c *gin.Context) error {
 		rel, err := h.store.CurrentRelease(c.Request.Context())
 		if err != nil {
-			h.fail(c, notReady{err})
-			return
+			return notReady{err}
 		}
 		body := Health{Status: "ready", Release: rel.ID, Checks: map[string]string{}}
 		for _, chk := range checks {
@@ -72,6 +72,7 @@ func (h *Handler) readyz(checks []Check) gin.HandlerFunc {
 		}
 		c.Header("Cache-Control", "no-store")
 		c.PureJSON(http.StatusOK, body)
+		return nil
 	}
 }
 

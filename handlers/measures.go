@@ -25,18 +25,17 @@ type MeasureList struct {
 //	@Param			csv_dialect	query		string		false	"CSV dialect: rfc4180 (default) or excel-no (UTF-8 BOM, semicolons, decimal comma)"	Enums(rfc4180, excel-no)
 //	@Param			release	query		string	false	"Release id (default: the current release)"
 //	@Success		200		{object}	MeasureList
-//	@Failure		400,404,406,500,503	{object}	Problem
+//	@Failure		400,404,406,500,503	{object}	problem.Problem
 //	@Router			/v1/measures [get]
-func (h *Handler) listMeasures(c *gin.Context) {
-	req, ok := h.beginList(c)
-	if !ok {
-		return
+func (h *Handler) listMeasures(c *gin.Context) error {
+	req, err := h.beginList(c)
+	if err != nil {
+		return err
 	}
 	rel := req.rel
 	ms, err := h.store.Measures(c.Request.Context(), rel.ID)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	if req.format == formatCSV {
 		t := table{name: "krimstat-measures", dialect: req.dialect, header: []string{"id", "unit", "name_en", "name_nb", "definition_en"}}
@@ -44,7 +43,8 @@ func (h *Handler) listMeasures(c *gin.Context) {
 			t.rows = append(t.rows, []string{m.ID, m.Unit, m.Name.EN, m.Name.NB, m.Definition.EN})
 		}
 		writeCSV(c, t)
-		return
+		return nil
 	}
 	writeJSON(c, MeasureList{Data: ms, Links: Links{Self: selfLink(c)}, Meta: Meta{Release: rel.ID, Count: len(ms)}})
+	return nil
 }

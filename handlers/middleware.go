@@ -4,25 +4,21 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/gin-gonic/gin/render"
-)
 
-// requestIDHeader carries the request id in both directions.
-const requestIDHeader = "X-Request-ID"
+	"github.com/krimstat/krimstat/problem"
+)
 
 // withRequestID takes the client's X-Request-ID when it is short and plain,
 // or makes one, and echoes it so clients and logs can be matched.
 func withRequestID(c *gin.Context) {
-	id := c.GetHeader(requestIDHeader)
+	id := c.GetHeader(problem.RequestIDHeader)
 	if !plainID(id) {
 		// Request ids need to be unique, not secret: the runtime's fast
 		// random source is enough and avoids a system call per request.
@@ -32,7 +28,7 @@ func withRequestID(c *gin.Context) {
 	}
 	// Direct map writes skip header-name canonicalisation on the hot path;
 	// the names are written in canonical form.
-	c.Writer.Header()["X-Request-Id"] = []string{id}
+	c.Writer.Header()[problem.RequestIDHeader] = []string{id}
 	c.Next()
 }
 
@@ -46,16 +42,6 @@ func plainID(s string) bool {
 		}
 	}
 	return true
-}
-
-// requestID is the request's id, kept on the response header rather than in
-// the gin context: one map write instead of allocating the context's map on
-// every request.
-func requestID(c *gin.Context) string {
-	if v := c.Writer.Header()["X-Request-Id"]; len(v) > 0 {
-		return v[0]
-	}
-	return ""
 }
 
 // logRequests writes one structured line per request: at debug level for
@@ -80,7 +66,7 @@ func logRequests(log *slog.Logger) gin.HandlerFunc {
 			slog.Int("status", c.Writer.Status()),
 			slog.Int("bytes", c.Writer.Size()),
 			slog.Duration("duration", time.Since(start)),
-			slog.String("request_id", requestID(c)),
+			slog.String("request_id", problem.RequestID(c.Writer.Header())),
 		)
 	}
 }
@@ -129,20 +115,4 @@ func swaggerCSP(c *gin.Context) {
 		"default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'",
 	}
 	c.Next()
-}
-
-// problemRender writes a Problem as application/problem+json.
-type problemRender struct{ p Problem }
-
-var _ render.Render = problemRender{}
-
-func (r problemRender) Render(w http.ResponseWriter) error {
-	r.WriteContentType(w)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	return enc.Encode(r.p)
-}
-
-func (r problemRender) WriteContentType(w http.ResponseWriter) {
-	w.Header()["Content-Type"] = []string{"application/problem+json"}
 }

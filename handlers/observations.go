@@ -64,44 +64,37 @@ var observationColumns = []string{
 //	@Param			csv_dialect	query		string		false	"CSV dialect: rfc4180 (default) or excel-no (UTF-8 BOM, semicolons, decimal comma, formula-looking text prefixed with ')"	Enums(rfc4180, excel-no)
 //	@Param			release		query		string		false	"Release id (default: the current release, or the cursor's)"
 //	@Success		200			{object}	ObservationList
-//	@Failure		400,404,406,500,503	{object}	Problem
+//	@Failure		400,404,406,500,503	{object}	problem.Problem
 //	@Router			/v1/observations [get]
-func (h *Handler) listObservations(c *gin.Context) {
+func (h *Handler) listObservations(c *gin.Context) error {
 	q, err := parseQuery(c.Request.URL.RawQuery, "offence", "region", "measure", "source", "from", "to",
 		"sex", "age", "citizenship", "limit", "cursor", "format", "csv_dialect", "release")
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	f, cur, err := observationFilter(q)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	format, dialect, err := q.representation(c.GetHeader("Accept"), formatJSON, formatCSV, formatJSONStat)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	rel, err := h.cursorRelease(c, q, cur)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	ctx := c.Request.Context()
 	cat, err := h.catalogue(ctx, rel.ID)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	if err := cat.checkFilter(f); err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	page, err := h.store.Observations(ctx, rel.ID, f)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	links := Links{Self: selfLink(c)}
 	if page.Next != "" {
@@ -115,17 +108,17 @@ func (h *Handler) listObservations(c *gin.Context) {
 		t.name = fileName(append([]string{t.name}, slices.Concat(f.Offences, f.Regions, f.Measures, f.Sources)...)...)
 		t.dialect = dialect
 		writeCSV(c, t)
-		return
+		return nil
 	case formatJSONStat:
 		// One page, like the JSON: links.next is in the Link header.
-		h.writeJSONStat(c, page.Observations, sources, rel, "observations "+selfLink(c), nil)
-		return
+		return h.writeJSONStat(c, page.Observations, sources, rel, "observations "+selfLink(c), nil)
 	}
 	writeJSON(c, ObservationList{
 		Data:  page.Observations,
 		Links: links,
 		Meta:  ObservationMeta{Release: rel.ID, Count: len(page.Observations), Total: page.Total, Limit: f.Limit, Sources: sources},
 	})
+	return nil
 }
 
 // observationFilter reads the filter parameters and the cursor.
@@ -151,7 +144,7 @@ func observationFilter(q query) (store.ObservationFilter, *cursor, error) {
 	}{{"sex", f.Sex, sexValues}, {"age", f.Age, ageValues}} {
 		for _, v := range chk.got {
 			if !slices.Contains(chk.values, v) {
-				return f, nil, badParam(chk.name, "%q: want %s", v, strings.Join(chk.values, ", "))
+				return f, nil, store.InvalidParam(chk.name, "%q: want %s", v, strings.Join(chk.values, ", "))
 			}
 		}
 	}
@@ -162,7 +155,7 @@ func observationFilter(q query) (store.ObservationFilter, *cursor, error) {
 		return f, nil, err
 	}
 	if f.From != nil && f.To != nil && f.From.Start() > f.To.End() {
-		return f, nil, badParam("to", "%s is before from=%s", f.To, f.From)
+		return f, nil, store.InvalidParam("to", "%s is before from=%s", f.To, f.From)
 	}
 	if f.Limit, err = q.limit(); err != nil {
 		return f, nil, err
@@ -187,10 +180,10 @@ func (h *Handler) cursorRelease(c *gin.Context, q query, cur *cursor) (store.Rel
 		return rel, err
 	}
 	if explicit, _ := q.one("release"); explicit != "" && explicit != cur.Release {
-		return store.Release{}, badParam("cursor", "the cursor belongs to release %s, not %s", cur.Release, explicit)
+		return store.Release{}, store.InvalidParam("cursor", "the cursor belongs to release %s, not %s", cur.Release, explicit)
 	}
 	if rel, err = h.store.Release(c.Request.Context(), cur.Release); err != nil {
-		return store.Release{}, badParam("cursor", "the cursor's release %s is no longer available", cur.Release)
+		return store.Release{}, store.InvalidParam("cursor", "the cursor's release %s is no longer available", cur.Release)
 	}
 	c.Header(releaseHeader, rel.ID)
 	return rel, nil

@@ -33,18 +33,17 @@ type OffenceItem struct {
 //	@Param			csv_dialect	query		string		false	"CSV dialect: rfc4180 (default) or excel-no (UTF-8 BOM, semicolons, decimal comma)"	Enums(rfc4180, excel-no)
 //	@Param			release	query		string	false	"Release id (default: the current release)"
 //	@Success		200		{object}	OffenceList
-//	@Failure		400,404,406,500,503	{object}	Problem
+//	@Failure		400,404,406,500,503	{object}	problem.Problem
 //	@Router			/v1/offences [get]
-func (h *Handler) listOffences(c *gin.Context) {
-	req, ok := h.beginList(c)
-	if !ok {
-		return
+func (h *Handler) listOffences(c *gin.Context) error {
+	req, err := h.beginList(c)
+	if err != nil {
+		return err
 	}
 	rel := req.rel
 	offs, err := h.store.Offences(c.Request.Context(), rel.ID)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	if req.format == formatCSV {
 		t := table{name: "krimstat-offences", dialect: req.dialect, header: []string{"id", "parent", "classification", "code", "name_en", "name_nb", "legal_basis", "definition_en"}}
@@ -56,9 +55,10 @@ func (h *Handler) listOffences(c *gin.Context) {
 			t.rows = append(t.rows, []string{o.ID, o.Parent, o.Classification, o.Code, o.Name.EN, o.Name.NB, strings.Join(basis, "; "), o.Definition.EN})
 		}
 		writeCSV(c, t)
-		return
+		return nil
 	}
 	writeJSON(c, OffenceList{Data: offs, Links: Links{Self: selfLink(c)}, Meta: Meta{Release: rel.ID, Count: len(offs)}})
+	return nil
 }
 
 // getOffence godoc
@@ -71,23 +71,21 @@ func (h *Handler) listOffences(c *gin.Context) {
 //	@Param			id		path		string	true	"Offence id"	example(sex-purchase)
 //	@Param			release	query		string	false	"Release id (default: the current release)"
 //	@Success		200		{object}	OffenceItem
-//	@Failure		400,404,500,503	{object}	Problem
+//	@Failure		400,404,500,503	{object}	problem.Problem
 //	@Router			/v1/offences/{id} [get]
-func (h *Handler) getOffence(c *gin.Context) {
+func (h *Handler) getOffence(c *gin.Context) error {
 	q, err := parseQuery(c.Request.URL.RawQuery, "release")
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	rel, err := h.releaseFor(c, q)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	o, err := h.store.Offence(c.Request.Context(), rel.ID, strings.TrimPrefix(c.Param("id"), "/"))
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	writeJSON(c, OffenceItem{Data: o, Meta: Meta{Release: rel.ID, Count: 1}})
+	return nil
 }

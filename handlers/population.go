@@ -37,29 +37,25 @@ type PopulationMeta struct {
 //	@Param			csv_dialect	query		string		false	"CSV dialect: rfc4180 (default) or excel-no (UTF-8 BOM, semicolons, decimal comma)"	Enums(rfc4180, excel-no)
 //	@Param			release	query		string		false	"Release id (default: the current release)"
 //	@Success		200		{object}	PopulationList
-//	@Failure		400,404,406,500,503	{object}	Problem
+//	@Failure		400,404,406,500,503	{object}	problem.Problem
 //	@Router			/v1/population [get]
-func (h *Handler) listPopulation(c *gin.Context) {
-	req, ok := h.beginList(c, "region", "from", "to")
-	if !ok {
-		return
+func (h *Handler) listPopulation(c *gin.Context) error {
+	req, err := h.beginList(c, "region", "from", "to")
+	if err != nil {
+		return err
 	}
 	q, rel := req.q, req.rel
 	var f store.PopulationFilter
-	var err error
 	if f.Regions, err = q.list("region"); err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	from, err := q.period("from")
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	to, err := q.period("to")
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	if from != nil {
 		f.From = from.Start()
@@ -70,17 +66,14 @@ func (h *Handler) listPopulation(c *gin.Context) {
 	ctx := c.Request.Context()
 	cat, err := h.catalogue(ctx, rel.ID)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	if err := knownIDs("region", f.Regions, cat.regions, "/v1/regions"); err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	pop, err := h.store.Population(ctx, rel.ID, f)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	used := map[string]bool{}
 	for _, p := range pop {
@@ -98,7 +91,8 @@ func (h *Handler) listPopulation(c *gin.Context) {
 			t.rows = append(t.rows, []string{p.Region, p.Date, strconv.FormatFloat(p.Value, 'f', -1, 64), p.Source, p.Locator})
 		}
 		writeCSV(c, t)
-		return
+		return nil
 	}
 	writeJSON(c, PopulationList{Data: pop, Links: Links{Self: selfLink(c)}, Meta: PopulationMeta{Release: rel.ID, Count: len(pop), Sources: sources}})
+	return nil
 }

@@ -25,7 +25,7 @@ type query struct {
 func parseQuery(raw string, allowed ...string) (query, error) {
 	v, err := url.ParseQuery(raw)
 	if err != nil {
-		return query{}, badParam("query", "malformed query string: %v", err)
+		return query{}, store.InvalidParam("query", "malformed query string: %v", err)
 	}
 	names := make([]string, 0, len(v))
 	for name := range v {
@@ -34,22 +34,36 @@ func parseQuery(raw string, allowed ...string) (query, error) {
 	slices.Sort(names)
 	for _, name := range names {
 		if !slices.Contains(allowed, name) {
-			return query{}, badParam(name, "unknown parameter; this route takes %s", strings.Join(allowed, ", "))
+			return query{}, store.InvalidParam(name, "unknown parameter; this route takes %s", strings.Join(allowed, ", "))
 		}
 	}
 	return query{values: v}, nil
 }
 
+// listParams are the parameters that take several values, repeated or
+// comma-separated (region=NO,SE or region=NO&region=SE). Every other
+// parameter takes one value.
+var listParams = []string{"offence", "region", "measure", "source", "type", "sex", "age", "citizenship"}
+
+// ListParams returns the names of the parameters that take lists. The
+// response cache splits and sorts their values so that region=NO,SE and
+// region=SE&region=NO share an entry; it learns the names from here.
+func ListParams() []string { return slices.Clone(listParams) }
+
 // list returns the values of a parameter that may be repeated or
 // comma-separated (region=NO,SE or region=NO&region=SE), without blanks or
-// repeats, in the order given.
+// repeats, in the order given. Only the parameters of listParams are lists,
+// so the cache key and the handlers cannot disagree about one.
 func (q query) list(name string) ([]string, error) {
+	if !slices.Contains(listParams, name) {
+		return nil, fmt.Errorf("query: %s is not a list parameter; add it to listParams", name)
+	}
 	var out []string
 	for _, v := range q.values[name] {
 		for _, part := range strings.Split(v, ",") {
 			part = strings.TrimSpace(part)
 			if part == "" {
-				return nil, badParam(name, "empty value")
+				return nil, store.InvalidParam(name, "empty value")
 			}
 			if !slices.Contains(out, part) {
 				out = append(out, part)
@@ -67,11 +81,11 @@ func (q query) one(name string) (string, error) {
 		return "", nil
 	case 1:
 		if strings.TrimSpace(vs[0]) == "" {
-			return "", badParam(name, "empty value")
+			return "", store.InvalidParam(name, "empty value")
 		}
 		return strings.TrimSpace(vs[0]), nil
 	}
-	return "", badParam(name, "given %d times; give it once", len(vs))
+	return "", store.InvalidParam(name, "given %d times; give it once", len(vs))
 }
 
 // period parses a period bound.
@@ -82,7 +96,7 @@ func (q query) period(name string) (*store.Period, error) {
 	}
 	p, err := store.ParsePeriod(s)
 	if err != nil {
-		return nil, badParam(name, "%q is not a period: want YYYY, YYYY-H1, YYYY-T1, YYYY-Q1 or YYYY-MM", s)
+		return nil, store.InvalidParam(name, "%q is not a period: want YYYY, YYYY-H1, YYYY-T1, YYYY-Q1 or YYYY-MM", s)
 	}
 	return &p, nil
 }
@@ -94,7 +108,7 @@ func (q query) date(name string) (string, error) {
 		return "", err
 	}
 	if _, err := time.Parse("2006-01-02", s); err != nil || len(s) != 10 {
-		return "", badParam(name, "%q is not a date: want YYYY-MM-DD", s)
+		return "", store.InvalidParam(name, "%q is not a date: want YYYY-MM-DD", s)
 	}
 	return s, nil
 }
@@ -116,7 +130,7 @@ func (q query) limit() (int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 || n > maxLimit {
-		return 0, badParam("limit", "%q: want a whole number from 1 to %d", s, maxLimit)
+		return 0, store.InvalidParam("limit", "%q: want a whole number from 1 to %d", s, maxLimit)
 	}
 	return n, nil
 }
@@ -137,7 +151,7 @@ func (q query) format(accept string, offered ...string) (string, error) {
 	}
 	if f != "" {
 		if !slices.Contains(offered, f) {
-			return "", badParam("format", "%q: this route offers %s", f, strings.Join(offered, ", "))
+			return "", store.InvalidParam("format", "%q: this route offers %s", f, strings.Join(offered, ", "))
 		}
 		return f, nil
 	}
@@ -216,12 +230,12 @@ func decodeCursor(s string) (cursor, error) {
 	var c cursor
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil || len(b) > 4096 {
-		return c, badParam("cursor", "not a cursor from links.next")
+		return c, store.InvalidParam("cursor", "not a cursor from links.next")
 	}
 	dec := json.NewDecoder(strings.NewReader(string(b)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil || c.Release == "" || c.After == "" {
-		return cursor{}, badParam("cursor", "not a cursor from links.next")
+		return cursor{}, store.InvalidParam("cursor", "not a cursor from links.next")
 	}
 	return c, nil
 }

@@ -38,34 +38,29 @@ var regionTypes = []string{store.RegionCountry, store.RegionCountryPart, store.R
 //	@Param			csv_dialect	query		string		false	"CSV dialect: rfc4180 (default) or excel-no (UTF-8 BOM, semicolons, decimal comma)"	Enums(rfc4180, excel-no)
 //	@Param			release		query		string		false	"Release id (default: the current release)"
 //	@Success		200			{object}	RegionList
-//	@Failure		400,404,406,500,503	{object}	Problem
+//	@Failure		400,404,406,500,503	{object}	problem.Problem
 //	@Router			/v1/regions [get]
-func (h *Handler) listRegions(c *gin.Context) {
-	req, ok := h.beginList(c, "type", "valid_on")
-	if !ok {
-		return
+func (h *Handler) listRegions(c *gin.Context) error {
+	req, err := h.beginList(c, "type", "valid_on")
+	if err != nil {
+		return err
 	}
 	q, rel := req.q, req.rel
 	var f store.RegionFilter
-	var err error
 	if f.Types, err = q.list("type"); err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	for _, t := range f.Types {
 		if !slices.Contains(regionTypes, t) {
-			h.fail(c, badParam("type", "%q: want %s", t, strings.Join(regionTypes, ", ")))
-			return
+			return store.InvalidParam("type", "%q: want %s", t, strings.Join(regionTypes, ", "))
 		}
 	}
 	if f.ValidOn, err = q.date("valid_on"); err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	regs, err := h.store.Regions(c.Request.Context(), rel.ID, f)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	if req.format == formatCSV {
 		t := table{name: "krimstat-regions", dialect: req.dialect, header: []string{"id", "type", "name_en", "name_nb", "parent", "valid_from", "valid_to", "successors", "predecessors"}}
@@ -73,9 +68,10 @@ func (h *Handler) listRegions(c *gin.Context) {
 			t.rows = append(t.rows, []string{r.ID, r.Type, r.Name.EN, r.Name.NB, r.Parent, r.ValidFrom, r.ValidTo, successionIDs(r.Successors), successionIDs(r.Predecessors)})
 		}
 		writeCSV(c, t)
-		return
+		return nil
 	}
 	writeJSON(c, RegionList{Data: regs, Links: Links{Self: selfLink(c)}, Meta: Meta{Release: rel.ID, Count: len(regs)}})
+	return nil
 }
 
 func successionIDs(ss []store.Succession) string {
@@ -96,23 +92,21 @@ func successionIDs(ss []store.Succession) string {
 //	@Param			id		path		string	true	"Region id"	example(pd2016-trondelag)
 //	@Param			release	query		string	false	"Release id (default: the current release)"
 //	@Success		200		{object}	RegionItem
-//	@Failure		400,404,500,503	{object}	Problem
+//	@Failure		400,404,500,503	{object}	problem.Problem
 //	@Router			/v1/regions/{id} [get]
-func (h *Handler) getRegion(c *gin.Context) {
+func (h *Handler) getRegion(c *gin.Context) error {
 	q, err := parseQuery(c.Request.URL.RawQuery, "release")
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	rel, err := h.releaseFor(c, q)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	r, err := h.store.Region(c.Request.Context(), rel.ID, c.Param("id"))
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	writeJSON(c, RegionItem{Data: r, Meta: Meta{Release: rel.ID, Count: 1}})
+	return nil
 }

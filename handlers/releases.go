@@ -31,29 +31,25 @@ type ReleaseItem struct {
 //	@Produce		text/csv
 //	@Param			format	query		string	false	"Representation (default json)"	Enums(json, csv)
 //	@Success		200		{object}	ReleaseList
-//	@Failure		400,406,500,503	{object}	Problem
+//	@Failure		400,406,500,503	{object}	problem.Problem
 //	@Router			/v1/releases [get]
-func (h *Handler) listReleases(c *gin.Context) {
+func (h *Handler) listReleases(c *gin.Context) error {
 	q, err := parseQuery(c.Request.URL.RawQuery, "format")
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	format, err := q.format(c.GetHeader("Accept"), formatJSON, formatCSV)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	cur, err := h.store.CurrentRelease(c.Request.Context())
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	c.Header(releaseHeader, cur.ID)
 	rs, err := h.store.Releases(c.Request.Context())
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	if format == formatCSV {
 		t := table{name: "krimstat-releases", header: []string{"id", "created", "current", "observations", "note"}}
@@ -61,9 +57,10 @@ func (h *Handler) listReleases(c *gin.Context) {
 			t.rows = append(t.rows, []string{r.ID, r.Created, strconv.FormatBool(r.Current), strconv.Itoa(r.Counts["observations"]), r.Note})
 		}
 		writeCSV(c, t)
-		return
+		return nil
 	}
 	writeJSON(c, ReleaseList{Data: rs, Links: Links{Self: selfLink(c)}, Meta: Meta{Release: cur.ID, Count: len(rs)}})
+	return nil
 }
 
 // getRelease godoc
@@ -75,18 +72,17 @@ func (h *Handler) listReleases(c *gin.Context) {
 //	@Produce		json
 //	@Param			id	path		string	true	"Release id"
 //	@Success		200	{object}	ReleaseItem
-//	@Failure		400,404,500,503	{object}	Problem
+//	@Failure		400,404,500,503	{object}	problem.Problem
 //	@Router			/v1/releases/{id} [get]
-func (h *Handler) getRelease(c *gin.Context) {
+func (h *Handler) getRelease(c *gin.Context) error {
 	if _, err := parseQuery(c.Request.URL.RawQuery); err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	r, err := h.store.Release(c.Request.Context(), c.Param("id"))
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	c.Header(releaseHeader, r.ID)
 	writeJSON(c, ReleaseItem{Data: r, Meta: Meta{Release: r.ID, Count: 1}})
+	return nil
 }

@@ -40,13 +40,13 @@ func (h *Handler) Routes(opt Options) *gin.Engine {
 		r.Use(opt.Metrics)
 	}
 	r.Use(recoverProblem(h.log), logRequests(h.log), securityHeaders, publicCORS())
-	r.NoRoute(func(c *gin.Context) { h.fail(c, errRouteNotFound) })
-	r.NoMethod(func(c *gin.Context) { h.fail(c, errMethodNotAllowed) })
+	r.NoRoute(h.handle(func(*gin.Context) error { return errRouteNotFound }))
+	r.NoMethod(h.handle(func(*gin.Context) error { return errMethodNotAllowed }))
 
 	// Operations: never cached.
-	get(r, "/healthz", h.healthz)
-	get(r, "/readyz", h.readyz(opt.Checks))
-	get(r, "/openapi.json", h.openapiJSON)
+	h.get(r, "/healthz", h.healthz)
+	h.get(r, "/readyz", h.readyz(opt.Checks))
+	h.get(r, "/openapi.json", h.openapiJSON)
 	if opt.MetricsHandler != nil {
 		r.GET("/metrics", gin.WrapH(opt.MetricsHandler))
 	}
@@ -62,32 +62,43 @@ func (h *Handler) Routes(opt Options) *gin.Engine {
 		}
 	}
 	v1 := r.Group("/v1", data...)
-	get(v1, "/offences", h.listOffences)
-	get(v1, "/offences/*id", h.getOffence)
-	get(v1, "/regions", h.listRegions)
-	get(v1, "/regions/:id", h.getRegion)
-	get(v1, "/measures", h.listMeasures)
-	get(v1, "/sources", h.listSources)
-	get(v1, "/sources/:id", h.getSource)
-	get(v1, "/observations", h.listObservations)
-	get(v1, "/series", h.getSeries)
-	get(v1, "/series.svg", h.getSeriesSVG)
-	get(v1, "/cite", h.getCite)
-	get(v1, "/population", h.listPopulation)
-	get(v1, "/releases", h.listReleases)
-	get(v1, "/releases/:id", h.getRelease)
+	h.get(v1, "/offences", h.listOffences)
+	h.get(v1, "/offences/*id", h.getOffence)
+	h.get(v1, "/regions", h.listRegions)
+	h.get(v1, "/regions/:id", h.getRegion)
+	h.get(v1, "/measures", h.listMeasures)
+	h.get(v1, "/sources", h.listSources)
+	h.get(v1, "/sources/:id", h.getSource)
+	h.get(v1, "/observations", h.listObservations)
+	h.get(v1, "/series", h.getSeries)
+	h.get(v1, "/series.svg", h.getSeriesSVG)
+	h.get(v1, "/cite", h.getCite)
+	h.get(v1, "/population", h.listPopulation)
+	h.get(v1, "/releases", h.listReleases)
+	h.get(v1, "/releases/:id", h.getRelease)
 
 	// Pages for other sites to frame; the cache replays their
 	// Content-Security-Policy header with the body.
 	embed := r.Group("/embed", data...)
-	get(embed, "/series", h.embedSeries)
+	h.get(embed, "/series", h.embedSeries)
 	return r
 }
 
 // get registers a read route for GET and HEAD.
-func get(r gin.IRoutes, path string, h gin.HandlerFunc) {
-	r.GET(path, h)
-	r.HEAD(path, h)
+func (h *Handler) get(r gin.IRoutes, path string, fn func(*gin.Context) error) {
+	hf := h.handle(fn)
+	r.GET(path, hf)
+	r.HEAD(path, hf)
+}
+
+// handle adapts a handler that returns an error: the error is rendered
+// here, once, as a problem, so no handler writes its own error response.
+func (h *Handler) handle(fn func(*gin.Context) error) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if err := fn(c); err != nil {
+			writeError(c, h.log, err)
+		}
+	}
 }
 
 // openapiJSON godoc
@@ -99,6 +110,7 @@ func get(r gin.IRoutes, path string, h gin.HandlerFunc) {
 //	@Produce		json
 //	@Success		200	{object}	object
 //	@Router			/openapi.json [get]
-func (h *Handler) openapiJSON(c *gin.Context) {
+func (h *Handler) openapiJSON(c *gin.Context) error {
 	c.Data(http.StatusOK, "application/json; charset=utf-8", h.openapi)
+	return nil
 }

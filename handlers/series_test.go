@@ -6,20 +6,23 @@ import (
 	"io"
 	"log/slog"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/krimstat/krimstat/handlers"
-	"github.com/krimstat/krimstat/ingest/jsonstat"
+	"github.com/krimstat/krimstat/jsonstat"
 	"github.com/krimstat/krimstat/openapi"
+	"github.com/krimstat/krimstat/problem"
+	"github.com/krimstat/krimstat/series"
 	"github.com/krimstat/krimstat/store"
 	"github.com/krimstat/krimstat/store/memory"
 )
 
 type seriesResponse struct {
-	Data handlers.Series `json:"data"`
+	Data series.Series `json:"data"`
 	Meta struct {
 		Release string         `json:"release"`
 		Count   int            `json:"count"`
@@ -27,7 +30,7 @@ type seriesResponse struct {
 	} `json:"meta"`
 }
 
-func pointAt(t *testing.T, s handlers.Series, period string) handlers.Point {
+func pointAt(t *testing.T, s series.Series, period string) series.Point {
 	t.Helper()
 	for _, p := range s.Points {
 		if p.Period == period {
@@ -35,7 +38,7 @@ func pointAt(t *testing.T, s handlers.Series, period string) handlers.Point {
 		}
 	}
 	t.Fatalf("no point for %s in %+v", period, s.Points)
-	return handlers.Point{}
+	return series.Point{}
 }
 
 // TestSeriesSeedQuestion answers the story's question: 2009 to 2010 in
@@ -96,7 +99,7 @@ func TestSeriesRules(t *testing.T) {
 		name, target string
 		status       int
 		param        string
-		check        func(t *testing.T, s handlers.Series)
+		check        func(t *testing.T, s series.Series)
 	}{
 		{"two offences", "/v1/series?offence=sex-purchase,human-trafficking&region=NO&measure=reported-persons", 400, "offence", nil},
 		{"no region", "/v1/series?offence=sex-purchase&measure=reported-persons", 400, "region", nil},
@@ -109,7 +112,7 @@ func TestSeriesRules(t *testing.T) {
 		{"jsonstat with per", "/v1/series?offence=sex-purchase&region=NO&measure=reported-persons&per=100000&format=jsonstat", 400, "per", nil},
 		{"bad dialect", "/v1/series?offence=sex-purchase&region=NO&measure=reported-persons&format=csv&csv_dialect=excel", 400, "csv_dialect", nil},
 		{"tertials: change within the kind, no rate", "/v1/series?offence=sex-purchase&region=NO&measure=reported-offences&source=nrk-2017-faerre-tas&per=100000", 200, "",
-			func(t *testing.T, s handlers.Series) {
+			func(t *testing.T, s series.Series) {
 				for _, p := range s.Points {
 					if p.Rate != nil || !strings.Contains(p.RateReason, "part of a year") {
 						t.Errorf("%s: got rate %v (%q), want null with a reason", p.Period, p.Rate, p.RateReason)
@@ -121,7 +124,7 @@ func TestSeriesRules(t *testing.T) {
 				}
 			}},
 		{"no rate for a district", "/v1/series?offence=sex-purchase&region=pd2016-trondelag&measure=reported-offences&per=100000", 200, "",
-			func(t *testing.T, s handlers.Series) {
+			func(t *testing.T, s series.Series) {
 				p := pointAt(t, s, "2016")
 				if p.Rate != nil || !strings.Contains(p.RateReason, "no population") {
 					t.Errorf("2016: got rate %v (%q), want null with a reason", p.Rate, p.RateReason)
@@ -131,7 +134,7 @@ func TestSeriesRules(t *testing.T) {
 				}
 			}},
 		{"empty series", "/v1/series?offence=pimping&region=NO&measure=reported-offences", 200, "",
-			func(t *testing.T, s handlers.Series) {
+			func(t *testing.T, s series.Series) {
 				if len(s.Points) != 0 || s.Source != "" || len(s.Notes) == 0 {
 					t.Errorf("got %+v, want no points, no source and a note", s)
 				}
@@ -144,7 +147,7 @@ func TestSeriesRules(t *testing.T) {
 				t.Fatalf("status: got %d, want %d: %s", rec.Code, tt.status, rec.Body)
 			}
 			if tt.status >= 400 {
-				if p := decode[handlers.Problem](t, rec); p.Parameter != tt.param {
+				if p := decode[problem.Problem](t, rec); p.Parameter != tt.param {
 					t.Errorf("problem parameter: got %q, want %q (%s)", p.Parameter, tt.param, p.Detail)
 				}
 				return
@@ -159,14 +162,14 @@ func TestSeriesSmallCounts(t *testing.T) {
 	base := "/v1/series?offence=sex-purchase&region=pd2002-a&measure=reported-offences&source=s1"
 	s := decode[seriesResponse](t, do(t, r, "GET", base)).Data
 	p13, p14 := pointAt(t, s, "2013"), pointAt(t, s, "2014")
-	if contains(p13.Flags, "small-count") || !contains(p14.Flags, "small-count") {
+	if slices.Contains(p13.Flags, "small-count") || !slices.Contains(p14.Flags, "small-count") {
 		t.Errorf("flags: got 2013 %v and 2014 %v, want small-count on 2014 (10) only", p13.Flags, p14.Flags)
 	}
 	if ch := p14.Change; ch == nil || ch.Absolute != -20 || !ch.Unreliable || !p14.Unreliable {
 		t.Errorf("2014 change: got %+v, want -20 from 2013, unreliable", ch)
 	}
 	s = decode[seriesResponse](t, do(t, r, "GET", base+"&small=10")).Data
-	if p := pointAt(t, s, "2014"); p.Change == nil || p.Change.Unreliable || contains(p.Flags, "small-count") {
+	if p := pointAt(t, s, "2014"); p.Change == nil || p.Change.Unreliable || slices.Contains(p.Flags, "small-count") {
 		t.Errorf("2014 with small=10: got %+v %v, want a reliable change", p.Change, p.Flags)
 	}
 	// from/to cut the points, not the change of the first one shown.
@@ -174,15 +177,6 @@ func TestSeriesSmallCounts(t *testing.T) {
 	if len(s.Points) != 1 || s.Points[0].Change == nil {
 		t.Errorf("from=2014: got %+v, want 2014 with its change from 2013", s.Points)
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // harmoniseRouter serves a handcrafted release: two 2002 districts that
@@ -246,13 +240,13 @@ func TestSeriesHarmonise(t *testing.T) {
 		t.Fatalf("periods: got %v, want %v", periods, want)
 	}
 	p14 := pointAt(t, s, "2014")
-	if *p14.Value != 25 || !contains(p14.Flags, "harmonised-2016") || !contains(p14.Flags, "approximate") || len(p14.Components) != 2 {
+	if *p14.Value != 25 || !slices.Contains(p14.Flags, "harmonised-2016") || !slices.Contains(p14.Flags, "approximate") || len(p14.Components) != 2 {
 		t.Errorf("2014: got %v flags %v components %+v, want 25, harmonised and approximate, two components", *p14.Value, p14.Flags, p14.Components)
 	}
 	if len(p14.Alternatives) != 1 || p14.Alternatives[0].Source != "s2" || *p14.Alternatives[0].Value != 27 {
 		t.Errorf("2014 alternatives: got %+v, want s2 27", p14.Alternatives)
 	}
-	if p15 := pointAt(t, s, "2015"); *p15.Value != 50 || contains(p15.Flags, "harmonised-2016") || p15.Change == nil || p15.Change.Absolute != 25 {
+	if p15 := pointAt(t, s, "2015"); *p15.Value != 50 || slices.Contains(p15.Flags, "harmonised-2016") || p15.Change == nil || p15.Change.Absolute != 25 {
 		t.Errorf("2015: got %v flags %v change %+v, want its own 50, change +25 from the 2014 sum", *p15.Value, p15.Flags, p15.Change)
 	}
 	if len(s.Omitted) != 1 || s.Omitted[0].Period != "2013" || !strings.Contains(s.Omitted[0].Reason, "pd2002-b") {

@@ -31,18 +31,17 @@ type SourceItem struct {
 //	@Param			csv_dialect	query		string		false	"CSV dialect: rfc4180 (default) or excel-no (UTF-8 BOM, semicolons, decimal comma)"	Enums(rfc4180, excel-no)
 //	@Param			release	query		string	false	"Release id (default: the current release)"
 //	@Success		200		{object}	SourceList
-//	@Failure		400,404,406,500,503	{object}	Problem
+//	@Failure		400,404,406,500,503	{object}	problem.Problem
 //	@Router			/v1/sources [get]
-func (h *Handler) listSources(c *gin.Context) {
-	req, ok := h.beginList(c)
-	if !ok {
-		return
+func (h *Handler) listSources(c *gin.Context) error {
+	req, err := h.beginList(c)
+	if err != nil {
+		return err
 	}
 	rel := req.rel
 	ss, err := h.store.Sources(c.Request.Context(), rel.ID)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	if req.format == formatCSV {
 		t := table{name: "krimstat-sources", dialect: req.dialect, header: []string{"id", "publisher", "title", "url", "table_id", "published", "retrieved", "kind", "licence"}}
@@ -50,9 +49,10 @@ func (h *Handler) listSources(c *gin.Context) {
 			t.rows = append(t.rows, []string{s.ID, s.Publisher, s.Title, s.URL, s.TableID, s.Published, s.Retrieved, s.Kind, s.Licence})
 		}
 		writeCSV(c, t)
-		return
+		return nil
 	}
 	writeJSON(c, SourceList{Data: ss, Links: Links{Self: selfLink(c)}, Meta: Meta{Release: rel.ID, Count: len(ss)}})
+	return nil
 }
 
 // getSource godoc
@@ -64,23 +64,21 @@ func (h *Handler) listSources(c *gin.Context) {
 //	@Param			id		path		string	true	"Source id"	example(stortinget-54169)
 //	@Param			release	query		string	false	"Release id (default: the current release)"
 //	@Success		200		{object}	SourceItem
-//	@Failure		400,404,500,503	{object}	Problem
+//	@Failure		400,404,500,503	{object}	problem.Problem
 //	@Router			/v1/sources/{id} [get]
-func (h *Handler) getSource(c *gin.Context) {
+func (h *Handler) getSource(c *gin.Context) error {
 	q, err := parseQuery(c.Request.URL.RawQuery, "release")
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	rel, err := h.releaseFor(c, q)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	s, err := h.store.Source(c.Request.Context(), rel.ID, c.Param("id"))
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	writeJSON(c, SourceItem{Data: s, Meta: Meta{Release: rel.ID, Count: 1}})
+	return nil
 }

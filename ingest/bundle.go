@@ -44,26 +44,28 @@ func set[T any](items []T, id func(T) string) map[string]bool {
 	return m
 }
 
+// knownIn holds the ids ds defines.
+func knownIn(ds *store.Dataset) known {
+	return known{
+		offences: set(ds.Offences, func(o store.Offence) string { return o.ID }),
+		regions:  set(ds.Regions, func(r store.Region) string { return r.ID }),
+		measures: set(ds.Measures, func(m store.Measure) string { return m.ID }),
+		sources:  set(ds.Sources, func(s store.Source) string { return s.ID }),
+	}
+}
+
 // Build reads the reference data folder (shared/data) and returns the
 // bundled release. It fails on the first row it cannot represent.
 func Build(dir string) (*store.Dataset, error) {
-	files := map[string][]byte{}
-	var meta []store.ReleaseFile
-	for _, name := range []string{fileSources, fileDistricts, filePopulation, fileFigures, fileEurostat, fileGeo, fileICCS, fileUNODC} {
-		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(name)))
-		if err != nil {
-			return nil, fmt.Errorf("read reference data: %w", err)
-		}
-		files[name] = b
-		meta = append(meta, FileInfo(name, b))
+	files, meta, err := readReference(dir)
+	if err != nil {
+		return nil, err
 	}
-
 	ds := &store.Dataset{Format: store.DatasetFormat, Offences: offences(), Measures: measures()}
-	var err error
 	if ds.Sources, err = readSources(files[fileSources], fileSources); err != nil {
 		return nil, err
 	}
-	countries, names, iso3, err := readGeo(files[fileGeo], fileGeo)
+	geo, err := readGeo(files[fileGeo], fileGeo)
 	if err != nil {
 		return nil, err
 	}
@@ -71,18 +73,13 @@ func Build(dir string) (*store.Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
-	ds.Regions = append(countries, districts...)
+	ds.Regions = append(geo.regions, districts...)
 	iccs, err := readICCS(files[fileICCS], fileICCS)
 	if err != nil {
 		return nil, err
 	}
 	ds.Offences = append(ds.Offences, iccs...)
-	k := known{
-		offences: set(ds.Offences, func(o store.Offence) string { return o.ID }),
-		regions:  set(ds.Regions, func(r store.Region) string { return r.ID }),
-		measures: set(ds.Measures, func(m store.Measure) string { return m.ID }),
-		sources:  set(ds.Sources, func(s store.Source) string { return s.ID }),
-	}
+	k := knownIn(ds)
 	for _, id := range []string{eurostatSource, unodcSource} {
 		if !k.sources[id] {
 			return nil, fmt.Errorf("%s: no source %q for the bulk extracts: %w", fileSources, id, store.ErrInvalid)
@@ -99,7 +96,7 @@ func Build(dir string) (*store.Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
-	unodc, err := readUNODC(files[fileUNODC], fileUNODC, unodcSource, iso3, names)
+	unodc, err := readUNODC(files[fileUNODC], fileUNODC, geo)
 	if err != nil {
 		return nil, err
 	}
@@ -109,10 +106,27 @@ func Build(dir string) (*store.Dataset, error) {
 		return nil, fmt.Errorf("release date: %w", err)
 	}
 	note := "Bundled reference release built from shared/data by krimstat ingest; dated by its newest source."
-	if err := Finish(ds, meta, created, note); err != nil {
+	if err := finish(ds, meta, created, note); err != nil {
 		return nil, err
 	}
 	return ds, nil
+}
+
+// readReference reads the input files of the bundled release, by name, with
+// the release's record of each. All are read before any is parsed, so that a
+// missing file is reported as missing rather than after a bad row elsewhere.
+func readReference(dir string) (map[string][]byte, []store.ReleaseFile, error) {
+	files := map[string][]byte{}
+	var meta []store.ReleaseFile
+	for _, name := range []string{fileSources, fileDistricts, filePopulation, fileFigures, fileEurostat, fileGeo, fileICCS, fileUNODC} {
+		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(name)))
+		if err != nil {
+			return nil, nil, fmt.Errorf("read reference data: %w", err)
+		}
+		files[name] = b
+		meta = append(meta, fileInfo(name, b))
+	}
+	return files, meta, nil
 }
 
 // releaseDate is the newest full date among the sources' publication and
@@ -129,24 +143,29 @@ func releaseDate(sources []store.Source) string {
 	return newest
 }
 
-// readGeo reads eurostat/geo.csv into country regions. It returns the
-// regions, their English names by id and the ISO3 → id map.
-func readGeo(data []byte, file string) ([]store.Region, map[string]string, map[string]string, error) {
+// countries are the country regions of eurostat/geo.csv, with the lookups
+// the UNODC export needs: it names a country by ISO3 code and English name.
+type countries struct {
+	regions []store.Region
+	name    map[string]string // English name by region id
+	byISO3  map[string]string // region id by ISO 3166 alpha-3 code
+}
+
+// readGeo reads eurostat/geo.csv into country regions.
+func readGeo(data []byte, file string) (countries, error) {
 	recs, err := readCSV(data, file, 0, []string{"geo", "country_name"})
 	if err != nil {
-		return nil, nil, nil, err
+		return countries{}, err
 	}
-	var out []store.Region
-	names := map[string]string{}
-	iso3 := map[string]string{}
+	c := countries{name: map[string]string{}, byISO3: map[string]string{}}
 	for _, r := range recs {
 		code, name := r.get("geo"), r.get("country_name")
 		nb, ok := countryNB[code]
 		if !ok {
-			return nil, nil, nil, r.fail("geo", "no catalogue entry for geo code %q", code)
+			return countries{}, r.fail("geo", "no catalogue entry for geo code %q", code)
 		}
 		if name == "" {
-			return nil, nil, nil, r.fail("country_name", "empty")
+			return countries{}, r.fail("country_name", "empty")
 		}
 		reg := store.Region{ID: code, Type: store.RegionCountry, Name: store.Text{EN: name, NB: nb.NB},
 			Codes: map[string]string{"eurostat": code}}
@@ -155,12 +174,12 @@ func readGeo(data []byte, file string) ([]store.Region, map[string]string, map[s
 		}
 		if nb.ISO3 != "" {
 			reg.Codes["iso3"] = nb.ISO3
-			iso3[nb.ISO3] = code
+			c.byISO3[nb.ISO3] = code
 		}
-		names[code] = name
-		out = append(out, reg)
+		c.name[code] = name
+		c.regions = append(c.regions, reg)
 	}
-	return out, names, iso3, nil
+	return c, nil
 }
 
 // readICCS reads eurostat/iccs.csv into offences, each under the longest

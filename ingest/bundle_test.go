@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -54,7 +55,7 @@ func TestBuildKeepsEveryFigure(t *testing.T) {
 		count[o.Source]++
 		if o.Value == nil {
 			suppressed++
-			if o.ValueText != "<5" || !contains(o.Flags, store.FlagSuppressed) {
+			if o.ValueText != "<5" || !slices.Contains(o.Flags, store.FlagSuppressed) {
 				t.Errorf("%s: value null with value_text %q flags %v, want <5 and suppressed", o.Locator, o.ValueText, o.Flags)
 			}
 		}
@@ -107,7 +108,7 @@ func TestBuildFlagsUNODCInconsistencies(t *testing.T) {
 	}
 	flagged := map[string]bool{}
 	for _, o := range ds.Observations {
-		if o.Region == "NO" && contains(o.Flags, store.FlagInconsistentInSource) && o.Breakdown.IsTotal() {
+		if o.Region == "NO" && slices.Contains(o.Flags, store.FlagInconsistentInSource) && o.Breakdown.IsTotal() {
 			flagged[o.Measure+" "+o.Period+" "+o.Offence] = true
 		}
 	}
@@ -124,7 +125,7 @@ func TestBuildFlagsUNODCInconsistencies(t *testing.T) {
 		}
 	}
 	for _, o := range ds.Observations {
-		if o.Offence == "human-trafficking" && contains(o.Flags, store.FlagInconsistentInSource) {
+		if o.Offence == "human-trafficking" && slices.Contains(o.Flags, store.FlagInconsistentInSource) {
 			t.Errorf("%s: a total is flagged; only breakdowns should be", o.Locator)
 		}
 	}
@@ -137,15 +138,6 @@ func lines(t *testing.T, path string) int {
 		t.Fatal(err)
 	}
 	return bytes.Count(b, []byte("\n"))
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // TestBuildRejectsBadRows copies the reference data, breaks one file, and

@@ -1,7 +1,3 @@
-// Package ingest turns source files into a store.Dataset: the reference
-// files under shared/data (Norwegian figures, Eurostat's bulk TSV, UNODC's
-// GLOTIP export) into the bundled release, with every row either represented
-// or reported as an error naming its file, line and field.
 package ingest
 
 import "github.com/krimstat/krimstat/store"

@@ -46,92 +46,21 @@ type unodcRow struct {
 	category  string
 }
 
-// readUNODC reads the GLOTIP export. Every row becomes one observation; a
-// row that cannot be represented is an error naming its line and field.
-func readUNODC(data []byte, file, sourceID string, iso3 map[string]string, countryNames map[string]string) ([]store.Observation, error) {
+// readUNODC reads the GLOTIP export, whose countries must be among geo.
+// Every row becomes one observation; a row that cannot be represented is an
+// error naming its line and field.
+func readUNODC(data []byte, file string, geo countries) ([]store.Observation, error) {
 	recs, err := readCSV(data, file, 2, unodcColumns)
 	if err != nil {
 		return nil, err
 	}
 	rows := make([]unodcRow, 0, len(recs))
 	for _, r := range recs {
-		code := r.get("Iso3_code")
-		region, ok := iso3[code]
-		if !ok {
-			return nil, r.fail("Iso3_code", "no region has ISO3 code %q", code)
+		row, err := readUNODCRow(r, geo)
+		if err != nil {
+			return nil, err
 		}
-		if want := countryNames[region]; r.get("Country") != want {
-			return nil, r.fail("Country", "%q does not match %s (%s)", r.get("Country"), code, want)
-		}
-		measure, ok := unodcMeasures[r.get("Indicator")]
-		if !ok {
-			return nil, r.fail("Indicator", "unknown indicator %q", r.get("Indicator"))
-		}
-		o := store.Observation{
-			Offence: "human-trafficking", Region: region, Measure: measure, Source: sourceID,
-			Confidence: "A", Flags: []string{},
-		}
-		cat := r.get("Category")
-		switch dim := r.get("Dimension"); dim {
-		case "Total":
-			if cat != "Total" {
-				return nil, r.fail("Category", "%q under Dimension Total, want Total", cat)
-			}
-		case "by form of exploitation":
-			if o.Offence, ok = unodcForms[cat]; !ok {
-				return nil, r.fail("Category", "unknown form of exploitation %q", cat)
-			}
-		case "by citizenship":
-			switch cat {
-			case "Total":
-				return nil, r.fail("Category", "%q is not a citizenship", cat)
-			case "":
-				// One Norwegian row leaves the citizenship blank; it is kept
-				// under an explicit label rather than dropped or read as a total.
-				o.Breakdown.Citizenship = blankCategory
-			default:
-				o.Breakdown.Citizenship = cat
-			}
-		case "by country of repatriation":
-			if cat == "" || cat == "Total" {
-				return nil, r.fail("Category", "%q is not a country", cat)
-			}
-			o.Breakdown.RepatriationCountry = cat
-		default:
-			return nil, r.fail("Dimension", "unknown dimension %q", dim)
-		}
-		if o.Breakdown.Sex, ok = unodcSex[r.get("Sex")]; !ok {
-			return nil, r.fail("Sex", "unknown value %q", r.get("Sex"))
-		}
-		if o.Breakdown.Age, ok = unodcAge[r.get("Age")]; !ok {
-			return nil, r.fail("Age", "unknown value %q", r.get("Age"))
-		}
-		p, err := store.ParsePeriod(r.get("Year"))
-		if err != nil || p.Kind != store.PeriodYear {
-			return nil, r.fail("Year", "%q is not a year", r.get("Year"))
-		}
-		o.Period = p.String()
-		if u := r.get("Unit of measurement"); u != "Counts" {
-			return nil, r.fail("Unit of measurement", "%q, want Counts", u)
-		}
-		if s := r.get("Source"); s != "GLOTIP" {
-			return nil, r.fail("Source", "%q, want GLOTIP", s)
-		}
-		switch txt := r.get("txtVALUE"); {
-		case txt == unodcSuppressed:
-			o.ValueText = txt
-			o.Flags = append(o.Flags, store.FlagSuppressed)
-		default:
-			v, err := strconv.ParseUint(txt, 10, 32)
-			if err != nil {
-				return nil, r.fail("txtVALUE", "%q is neither a whole number nor %q", txt, unodcSuppressed)
-			}
-			f := float64(v)
-			o.Value = &f
-		}
-		o.Locator = fmt.Sprintf("data_glotip export: Iso3_code=%s; Indicator=%s; Dimension=%s; Category=%s; Sex=%s; Age=%s; Year=%s",
-			code, r.get("Indicator"), r.get("Dimension"), cat, r.get("Sex"), r.get("Age"), r.get("Year"))
-		rows = append(rows, unodcRow{obs: o, indicator: r.get("Indicator"), dimension: r.get("Dimension"), category: cat})
+		rows = append(rows, row)
 	}
 	flagUNODCInconsistencies(rows)
 	out := make([]store.Observation, len(rows))
@@ -139,6 +68,98 @@ func readUNODC(data []byte, file, sourceID string, iso3 map[string]string, count
 		out[i] = r.obs
 	}
 	return out, nil
+}
+
+// readUNODCRow maps one row of the GLOTIP export onto an observation.
+func readUNODCRow(r record, geo countries) (unodcRow, error) {
+	code := r.get("Iso3_code")
+	region, ok := geo.byISO3[code]
+	if !ok {
+		return unodcRow{}, r.fail("Iso3_code", "no region has ISO3 code %q", code)
+	}
+	if want := geo.name[region]; r.get("Country") != want {
+		return unodcRow{}, r.fail("Country", "%q does not match %s (%s)", r.get("Country"), code, want)
+	}
+	measure, ok := unodcMeasures[r.get("Indicator")]
+	if !ok {
+		return unodcRow{}, r.fail("Indicator", "unknown indicator %q", r.get("Indicator"))
+	}
+	o := store.Observation{
+		Offence: "human-trafficking", Region: region, Measure: measure, Source: unodcSource,
+		Confidence: "A", Flags: []string{},
+	}
+	cat := r.get("Category")
+	if err := unodcCategory(r, cat, &o); err != nil {
+		return unodcRow{}, err
+	}
+	if o.Breakdown.Sex, ok = unodcSex[r.get("Sex")]; !ok {
+		return unodcRow{}, r.fail("Sex", "unknown value %q", r.get("Sex"))
+	}
+	if o.Breakdown.Age, ok = unodcAge[r.get("Age")]; !ok {
+		return unodcRow{}, r.fail("Age", "unknown value %q", r.get("Age"))
+	}
+	p, err := store.ParsePeriod(r.get("Year"))
+	if err != nil || p.Kind != store.PeriodYear {
+		return unodcRow{}, r.fail("Year", "%q is not a year", r.get("Year"))
+	}
+	o.Period = p.String()
+	if u := r.get("Unit of measurement"); u != "Counts" {
+		return unodcRow{}, r.fail("Unit of measurement", "%q, want Counts", u)
+	}
+	if s := r.get("Source"); s != "GLOTIP" {
+		return unodcRow{}, r.fail("Source", "%q, want GLOTIP", s)
+	}
+	switch txt := r.get("txtVALUE"); {
+	case txt == unodcSuppressed:
+		o.ValueText = txt
+		o.Flags = append(o.Flags, store.FlagSuppressed)
+	default:
+		v, err := strconv.ParseUint(txt, 10, 32)
+		if err != nil {
+			return unodcRow{}, r.fail("txtVALUE", "%q is neither a whole number nor %q", txt, unodcSuppressed)
+		}
+		f := float64(v)
+		o.Value = &f
+	}
+	o.Locator = fmt.Sprintf("data_glotip export: Iso3_code=%s; Indicator=%s; Dimension=%s; Category=%s; Sex=%s; Age=%s; Year=%s",
+		code, r.get("Indicator"), r.get("Dimension"), cat, r.get("Sex"), r.get("Age"), r.get("Year"))
+	return unodcRow{obs: o, indicator: r.get("Indicator"), dimension: r.get("Dimension"), category: cat}, nil
+}
+
+// unodcCategory sets o's offence or breakdown from the row's Dimension and
+// its category cat.
+func unodcCategory(r record, cat string, o *store.Observation) error {
+	switch dim := r.get("Dimension"); dim {
+	case "Total":
+		if cat != "Total" {
+			return r.fail("Category", "%q under Dimension Total, want Total", cat)
+		}
+	case "by form of exploitation":
+		offence, ok := unodcForms[cat]
+		if !ok {
+			return r.fail("Category", "unknown form of exploitation %q", cat)
+		}
+		o.Offence = offence
+	case "by citizenship":
+		switch cat {
+		case "Total":
+			return r.fail("Category", "%q is not a citizenship", cat)
+		case "":
+			// One Norwegian row leaves the citizenship blank; it is kept
+			// under an explicit label rather than dropped or read as a total.
+			o.Breakdown.Citizenship = blankCategory
+		default:
+			o.Breakdown.Citizenship = cat
+		}
+	case "by country of repatriation":
+		if cat == "" || cat == "Total" {
+			return r.fail("Category", "%q is not a country", cat)
+		}
+		o.Breakdown.RepatriationCountry = cat
+	default:
+		return r.fail("Dimension", "unknown dimension %q", dim)
+	}
+	return nil
 }
 
 // flagUNODCInconsistencies marks, without changing any value, the rows that

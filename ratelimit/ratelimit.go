@@ -13,9 +13,7 @@
 package ratelimit
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -31,6 +29,8 @@ import (
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/time/rate"
+
+	"github.com/krimstat/krimstat/problem"
 )
 
 // Config sets the limits. New fills zero fields with the defaults below;
@@ -362,43 +362,20 @@ func (l *Limiter) Middleware() gin.HandlerFunc {
 	}
 }
 
-// problem has the JSON shape of handlers.Problem. It is repeated here rather
-// than imported so that handlers, and its tests, can wire this middleware
-// without an import cycle.
-type problem struct {
-	Type      string `json:"type"`
-	Title     string `json:"title"`
-	Status    int    `json:"status"`
-	Detail    string `json:"detail"`
-	Instance  string `json:"instance,omitempty"`
-	RequestID string `json:"request_id,omitempty"`
-}
-
-// requestIDHeader is where the handlers' request-id middleware puts the id:
-// on the response, before any other middleware runs.
-const requestIDHeader = "X-Request-Id"
-
 // ProblemType is the type URI of the 429 problem.
-const ProblemType = "https://krimstat.no/problems/rate-limited"
+const ProblemType = problem.TypeBase + "rate-limited"
 
 func (l *Limiter) refuse(c *gin.Context, retry int) {
-	p := problem{
+	c.Writer.Header().Set("Retry-After", strconv.Itoa(retry))
+	problem.Write(c.Writer, problem.Problem{
 		Type:   ProblemType,
 		Title:  "Too many requests",
 		Status: http.StatusTooManyRequests,
 		Detail: fmt.Sprintf("this client made more than %d requests in %d s (%d per %s sustained); retry in %d s",
 			l.cfg.Burst, l.window, l.cfg.Rate, periodText(l.cfg.Period), retry),
 		Instance:  c.Request.URL.RequestURI(),
-		RequestID: c.Writer.Header().Get(requestIDHeader),
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(p) // A struct of strings and an int always encodes.
-	h := c.Writer.Header()
-	h.Set("Retry-After", strconv.Itoa(retry))
-	h.Set("Cache-Control", "no-store")
-	c.Data(http.StatusTooManyRequests, "application/problem+json", buf.Bytes())
+		RequestID: problem.RequestID(c.Writer.Header()),
+	})
 	c.Abort()
 }
 

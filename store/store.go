@@ -11,6 +11,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 )
 
 // Sentinel errors. Implementations wrap them with %w and a short context;
@@ -23,6 +24,25 @@ var (
 	// ErrUnavailable means the backing service (PostgreSQL) cannot answer now; retrying later may succeed.
 	ErrUnavailable = errors.New("unavailable")
 )
+
+// ParamError is an invalid request parameter: its name and what is wrong.
+// Every ParamError is an ErrInvalid; the HTTP layer names the parameter in
+// its problem body, so domain code that validates a request (package
+// series) can say which parameter was wrong without knowing about HTTP.
+type ParamError struct {
+	Param string
+	Msg   string
+}
+
+func (e *ParamError) Error() string { return e.Param + ": " + e.Msg }
+
+// Unwrap makes every parameter error an ErrInvalid.
+func (e *ParamError) Unwrap() error { return ErrInvalid }
+
+// InvalidParam returns a *ParamError for param with a formatted message.
+func InvalidParam(param, format string, a ...any) error {
+	return &ParamError{Param: param, Msg: fmt.Sprintf(format, a...)}
+}
 
 // Store reads one or more data releases. Every data method takes a release
 // id; callers resolve "the current release" once per request with

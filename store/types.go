@@ -1,14 +1,19 @@
 package store
 
 import (
+	"slices"
 	"strings"
 )
+
+// The types the API returns end in a swag "@name" comment, so that the
+// published OpenAPI schemas are named for what they are (Offence) rather
+// than for the Go package that happens to hold them (store.Offence).
 
 // Text is a name or description in English and Norwegian Bokmål.
 type Text struct {
 	EN string `json:"en"`
 	NB string `json:"nb"`
-}
+} // @name Text
 
 // LegalBasis is one provision of Norwegian law that an offence falls under,
 // valid for a stated span of time. Dates are YYYY-MM-DD; an empty ValidFrom
@@ -19,7 +24,7 @@ type LegalBasis struct {
 	ValidFrom string `json:"valid_from,omitempty"`
 	ValidTo   string `json:"valid_to,omitempty"`
 	Note      string `json:"note,omitempty"`
-}
+} // @name LegalBasis
 
 // Offence is a kind of crime that observations count. Breakdowns of an
 // offence (such as human-trafficking/aggravated) name their Parent; a
@@ -33,7 +38,7 @@ type Offence struct {
 	Definition     Text         `json:"definition"`
 	LegalBasis     []LegalBasis `json:"legal_basis,omitempty"`
 	Notes          []string     `json:"notes,omitempty"`
-}
+} // @name Offence
 
 // Region types.
 const (
@@ -52,7 +57,7 @@ type Succession struct {
 	Approximate bool   `json:"approximate"`
 	Inferred    bool   `json:"inferred"`
 	Note        string `json:"note,omitempty"`
-}
+} // @name Succession
 
 // Region is a country, part of a country, or a Norwegian police district.
 // Countries use Eurostat geo codes as ids (NO, SE, UKC-L); Codes lists the
@@ -70,7 +75,7 @@ type Region struct {
 	Successors   []Succession      `json:"successors,omitempty"`
 	Predecessors []Succession      `json:"predecessors,omitempty"`
 	Notes        []string          `json:"notes,omitempty"`
-}
+} // @name Region
 
 // ValidOn reports whether the region existed on date (YYYY-MM-DD).
 func (r Region) ValidOn(date string) bool {
@@ -90,7 +95,7 @@ type Measure struct {
 	Name       Text   `json:"name"`
 	Unit       string `json:"unit"`
 	Definition Text   `json:"definition"`
-}
+} // @name Measure
 
 // Source is a publication that observations are taken from.
 type Source struct {
@@ -104,7 +109,7 @@ type Source struct {
 	Kind      string   `json:"kind"`                // official, news quoting official, ...
 	Licence   string   `json:"licence"`
 	Notes     []string `json:"notes,omitempty"`
-}
+} // @name Source
 
 // Breakdown is the extra split of an observation that some sources publish.
 // An empty field means "total" for that dimension.
@@ -113,7 +118,7 @@ type Breakdown struct {
 	Age                 string `json:"age,omitempty"`                  // 0-17, 18-plus, unknown
 	Citizenship         string `json:"citizenship,omitempty"`          // as published
 	RepatriationCountry string `json:"repatriation_country,omitempty"` // as published
-}
+} // @name Breakdown
 
 // IsTotal reports whether the breakdown is the total on every dimension.
 func (b Breakdown) IsTotal() bool { return b == Breakdown{} }
@@ -185,7 +190,7 @@ type Observation struct {
 	Source     string    `json:"source"`
 	Confidence string    `json:"confidence"` // A: official primary; B: secondary quoting official
 	Locator    string    `json:"locator"`
-}
+} // @name Observation
 
 // keySep separates the fields of an observation key. It sorts below every
 // printable character, so shorter ids sort before longer ones that share a prefix.
@@ -210,7 +215,7 @@ type PopulationFigure struct {
 	Value   float64 `json:"value"`
 	Source  string  `json:"source"`
 	Locator string  `json:"locator"`
-}
+} // @name PopulationFigure
 
 // Release is one loaded version of the whole dataset. Created is the
 // release's date (RFC 3339). Files lists the input files with checksums.
@@ -221,14 +226,14 @@ type Release struct {
 	Files   []ReleaseFile  `json:"files,omitempty"`
 	Counts  map[string]int `json:"counts,omitempty"`
 	Current bool           `json:"current"`
-}
+} // @name Release
 
 // ReleaseFile is one input file of a release.
 type ReleaseFile struct {
 	Path   string `json:"path"`
 	SHA256 string `json:"sha256"`
 	Rows   int    `json:"rows"` // newline-terminated lines, header included
-}
+} // @name ReleaseFile
 
 // RegionFilter selects regions. Empty fields select everything.
 type RegionFilter struct {
@@ -238,7 +243,7 @@ type RegionFilter struct {
 
 // Match reports whether r passes the filter.
 func (f RegionFilter) Match(r Region) bool {
-	if len(f.Types) > 0 && !contains(f.Types, r.Type) {
+	if len(f.Types) > 0 && !slices.Contains(f.Types, r.Type) {
 		return false
 	}
 	if f.ValidOn != "" && !r.ValidOn(f.ValidOn) {
@@ -266,16 +271,16 @@ type ObservationFilter struct {
 // Match reports whether o passes every condition of the filter except
 // After and Limit.
 func (f ObservationFilter) Match(o Observation) bool {
-	if len(f.Offences) > 0 && !contains(f.Offences, o.Offence) {
+	if len(f.Offences) > 0 && !slices.Contains(f.Offences, o.Offence) {
 		return false
 	}
-	if len(f.Regions) > 0 && !contains(f.Regions, o.Region) {
+	if len(f.Regions) > 0 && !slices.Contains(f.Regions, o.Region) {
 		return false
 	}
-	if len(f.Measures) > 0 && !contains(f.Measures, o.Measure) {
+	if len(f.Measures) > 0 && !slices.Contains(f.Measures, o.Measure) {
 		return false
 	}
-	if len(f.Sources) > 0 && !contains(f.Sources, o.Source) {
+	if len(f.Sources) > 0 && !slices.Contains(f.Sources, o.Source) {
 		return false
 	}
 	if !matchBreakdown(f.Sex, o.Breakdown.Sex) || !matchBreakdown(f.Age, o.Breakdown.Age) ||
@@ -304,7 +309,7 @@ func matchBreakdown(want []string, got string) bool {
 	if got == "" {
 		got = "total"
 	}
-	return contains(want, got)
+	return slices.Contains(want, got)
 }
 
 // ObservationPage is one page of observations. Next is the After value for
@@ -319,13 +324,4 @@ type ObservationPage struct {
 type PopulationFilter struct {
 	Regions  []string
 	From, To string // dates, inclusive; empty means open
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

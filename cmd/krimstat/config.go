@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/krimstat/krimstat/cache/httpcache"
+	"github.com/krimstat/krimstat/handlers"
 	"github.com/krimstat/krimstat/ratelimit"
 )
 
@@ -40,7 +41,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	// Only these parameters take comma-separated lists; the cache splits
 	// them so that region=NO,SE and region=NO&region=SE share an entry.
-	c.Cache.ListParams = []string{"offence", "region", "measure", "source", "type", "sex", "age", "citizenship"}
+	c.Cache.ListParams = handlers.ListParams()
 	// A new binary may render the same data differently: the revision is
 	// part of every cache key and ETag.
 	c.Cache.Revision = buildRevision()

@@ -77,11 +77,11 @@ func generateSwagger(root, docsDir string) error {
 	var log warnings
 	cfg := &gen.Config{
 		Debugger: &log,
-		// Response types live in handlers and store; naming both here lets
-		// swag resolve them without walking every dependency (gin and the
-		// rest of the module graph), which would be slow and could pull
-		// unrelated types in.
-		SearchDir: filepath.Join(root, "handlers") + "," + filepath.Join(root, "store"),
+		// Response types live in handlers, series, problem and store;
+		// naming them here lets swag resolve them without walking every
+		// dependency (gin and the rest of the module graph), which would be
+		// slow and could pull unrelated types in.
+		SearchDir: searchDirs(root),
 		// swag resolves MainAPIFile against the first search dir.
 		MainAPIFile: "doc.go",
 		OutputDir:   docsDir,
@@ -280,4 +280,17 @@ func FindRoot(dir string) (string, error) {
 		}
 		dir = parent
 	}
+}
+
+// searchDirs lists the packages whose types the API documents: handlers
+// (first: swag reads the general API info from its doc.go), then those of
+// series, problem and store that exist under root.
+func searchDirs(root string) string {
+	dirs := []string{filepath.Join(root, "handlers")}
+	for _, name := range []string{"series", "problem", "store"} {
+		if st, err := os.Stat(filepath.Join(root, name)); err == nil && st.IsDir() {
+			dirs = append(dirs, filepath.Join(root, name))
+		}
+	}
+	return strings.Join(dirs, ",")
 }

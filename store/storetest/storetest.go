@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -146,7 +147,7 @@ func Compare(t *testing.T, s store.Store, d *store.Dataset) {
 		} {
 			want := []store.PopulationFigure{}
 			for _, p := range d.Population {
-				if (len(f.Regions) == 0 || contains(f.Regions, p.Region)) &&
+				if (len(f.Regions) == 0 || slices.Contains(f.Regions, p.Region)) &&
 					(f.From == "" || p.Date >= f.From) && (f.To == "" || p.Date <= f.To) {
 					want = append(want, p)
 				}
@@ -672,13 +673,4 @@ func describe(f store.ObservationFilter) string {
 		parts = append(parts, fmt.Sprintf("limit=%d", f.Limit))
 	}
 	return strings.Join(parts, " ")
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

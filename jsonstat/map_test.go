@@ -12,7 +12,7 @@ import (
 	"github.com/krimstat/krimstat/store"
 )
 
-const mappings = "../mappings"
+const mappings = "../ingest/mappings"
 
 func TestMapSSBSample(t *testing.T) {
 	ds := mustDecodeFile(t, filepath.Join(testdata, "ssb-05300-v0.json"))

@@ -279,7 +279,7 @@ func TestToObservationsRejects(t *testing.T) {
 	if _, err := ToObservations(&fewCells); err == nil || !strings.Contains(err.Error(), "has a value but no extension.krimstat.cells entry") {
 		t.Errorf("got %v, want the cell without provenance named", err)
 	}
-	sample := mustDecodeFile(t, "../testdata/jsonstat/ssb-05300-v0.json")
+	sample := mustDecodeFile(t, "testdata/ssb-05300-v0.json")
 	if _, err := ToObservations(sample); err == nil || !strings.Contains(err.Error(), `ssb-05300-v0.json: id: dimension "offence" is missing`) {
 		t.Errorf("got %v, want a foreign dataset refused", err)
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/krimstat/krimstat/store"
 )
 
-const testdata = "../testdata/jsonstat"
+const testdata = "testdata"
 
 // mustDecodeFile decodes a file of the test data, named by its base name.
 func mustDecodeFile(tb testing.TB, path string) *Dataset {
@@ -171,7 +171,7 @@ func TestDecodeForms(t *testing.T) {
 	}
 }
 
-// TestBadCorpus asserts that every file under testdata/jsonstat/bad is
+// TestBadCorpus asserts that every file under testdata/bad is
 // rejected with an error that names the file, the position and the field.
 // Files that decode are mapped with bad-mapping.json, so the corpus also
 // covers mapping errors.
