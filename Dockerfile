@@ -4,6 +4,9 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
+# The image has no .git, so the binary carries no VCS revision: the build
+# revision in its cache keys and ETags is then the SHA-256 of the binary
+# itself, which changes with any change of the code (about 50 ms at start).
 RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/krimstat ./cmd/krimstat
 
 FROM gcr.io/distroless/static-debian12:nonroot

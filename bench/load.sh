@@ -122,7 +122,7 @@ start_server() {
 	local name=$1 port
 	shift
 	port=$(free_port)
-	env KRIMSTAT_RATELIMIT=off "$@" KRIMSTAT_ADDR="127.0.0.1:$port" GIN_MODE=release \
+	env KRIMSTAT_RATELIMIT=off KRIMSTAT_MAX_CONNS_PER_CLIENT=0 KRIMSTAT_INFLIGHT_PER_CLIENT=100000 KRIMSTAT_INFLIGHT=100000 "$@" KRIMSTAT_ADDR="127.0.0.1:$port" GIN_MODE=release \
 		"$KRIMSTAT" serve >"$TMP/$name.log" 2>&1 &
 	SERVER_PID=$!
 	PIDS+=("$SERVER_PID")

@@ -92,12 +92,11 @@ type CSLDate struct {
 //	@Failure		400,404,406,500,503	{object}	problem.Problem
 //	@Router			/v1/cite [get]
 func (h *Handler) getCite(c *gin.Context) error {
-	q, err := parseQuery(c.Request.URL.RawQuery, "offence", "region", "measure", "source", "from", "to",
-		"sex", "age", "citizenship", "per", "harmonise", "small", "cite", "format", "release")
+	q, err := citeRoute.query(c.Request.URL.RawQuery)
 	if err != nil {
 		return err
 	}
-	format, err := q.format(c.GetHeader("Accept"), formatJSON, formatBibTeX, formatText)
+	format, err := q.format(c.GetHeader("Accept"), citeRoute.formats...)
 	if err != nil {
 		return err
 	}
@@ -180,7 +179,7 @@ func (h *Handler) citedBy(ctx context.Context, q query, kind string, rel store.R
 		if err != nil {
 			return nil, err
 		}
-		if err := cat.checkFilter(f); err != nil {
+		if err := h.checkFilter(ctx, rel.ID, cat, f); err != nil {
 			return nil, err
 		}
 		page, err := h.store.Observations(ctx, rel.ID, f)
@@ -190,6 +189,14 @@ func (h *Handler) citedBy(ctx context.Context, q query, kind string, rel store.R
 		return citedSources(page.Observations, cat.sourceList), nil
 	}
 	return nil, store.InvalidParam("cite", "%q: want series or observations", kind)
+}
+
+// citeRoute is the contract of GET /v1/cite: the parameters of the series
+// and observations routes it cites, and the citation formats.
+var citeRoute = route{
+	params: []string{"offence", "region", "measure", "source", "from", "to",
+		"sex", "age", "citizenship", "per", "harmonise", "small", "cite", "format", "release"},
+	formats: []string{formatJSON, formatBibTeX, formatText},
 }
 
 // scheme is the scheme the client used: https behind a TLS-terminating

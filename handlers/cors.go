@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 	"github.com/rs/cors"
@@ -13,18 +14,26 @@ import (
 // route uses cookies or credentials. Preflight requests are answered here
 // with 204 and never reach a handler.
 func publicCORS() gin.HandlerFunc {
+	exposed := []string{"ETag", "Link", releaseHeader, problem.RequestIDHeader, "RateLimit", "RateLimit-Policy", "Retry-After", "Content-Disposition"}
 	c := cors.New(cors.Options{
 		AllowedOrigins: []string{"*"},
 		AllowedMethods: []string{http.MethodGet, http.MethodHead},
 		AllowedHeaders: []string{"Accept", "If-None-Match", problem.RequestIDHeader},
-		ExposedHeaders: []string{"ETag", "Link", releaseHeader, problem.RequestIDHeader, "RateLimit", "RateLimit-Policy", "Retry-After", "Content-Disposition"},
+		ExposedHeaders: exposed,
 		MaxAge:         86400,
 	})
+	allowAll := []string{"*"}
+	expose := []string{strings.Join(exposed, ", ")}
 	return func(ctx *gin.Context) {
 		r := ctx.Request
-		// Without an Origin header the request is not a CORS request, and
-		// since every origin gets the same answer no Vary: Origin is owed.
+		// A request without Origin gets the same CORS headers as one with
+		// any Origin: the answer is the same for every origin, so a shared
+		// cache may store either and serve it to both, and no Vary: Origin
+		// is owed.
 		if r.Header.Get("Origin") == "" {
+			h := ctx.Writer.Header()
+			h["Access-Control-Allow-Origin"] = allowAll
+			h["Access-Control-Expose-Headers"] = expose
 			ctx.Next()
 			return
 		}

@@ -1,7 +1,9 @@
 package handlers
 
 import (
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"slices"
@@ -59,7 +61,9 @@ func csvDialectOf(q query) (string, error) {
 
 // fileName joins a file name stem from parts, keeping letters, digits,
 // "-" and "." and replacing anything else (such as the "/" of iccs/0302)
-// with "-"; empty parts are left out.
+// with "-"; empty parts are left out. A name longer than maxFileName is
+// cut, and a short hash of the whole name keeps it distinct: filters of
+// many values must not make a file name no file system takes.
 func fileName(parts ...string) string {
 	var kept []string
 	for _, p := range parts {
@@ -73,8 +77,16 @@ func fileName(parts ...string) string {
 			return '-'
 		}, p))
 	}
-	return strings.Join(kept, "-")
+	name := strings.Join(kept, "-")
+	if len(name) <= maxFileName {
+		return name
+	}
+	sum := sha256.Sum256([]byte(name))
+	return name[:maxFileName-9] + "-" + hex.EncodeToString(sum[:4])
 }
+
+// maxFileName bounds a download's file name stem, in bytes.
+const maxFileName = 120
 
 // writeCSV sends a CSV with a header row: RFC 4180 (comma, CRLF, quoted
 // where needed) by default, or the excel-no dialect. The file name ends
@@ -87,7 +99,7 @@ func fileName(parts ...string) string {
 func writeCSV(c *gin.Context, t table) {
 	name := t.name
 	if rel := c.Writer.Header().Get(releaseHeader); rel != "" {
-		name = fileName(name, rel)
+		name = fileName(name) + "-" + fileName(rel)
 	}
 	c.Header("Content-Type", "text/csv; charset=utf-8; header=present")
 	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.csv"`, name))

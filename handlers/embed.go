@@ -32,7 +32,7 @@ type seriesView struct {
 
 // seriesViewFor parses a series query and builds the series with names.
 func (h *Handler) seriesViewFor(c *gin.Context) (seriesView, error) {
-	q, err := parseQuery(c.Request.URL.RawQuery, SeriesParams...)
+	q, err := seriesViewRoute.query(c.Request.URL.RawQuery)
 	if err != nil {
 		return seriesView{}, err
 	}
@@ -49,7 +49,11 @@ func (h *Handler) seriesViewFor(c *gin.Context) (seriesView, error) {
 	if err != nil {
 		return seriesView{}, err
 	}
-	v := seriesView{res: res, unit: res.Data.Unit, apiQuery: "/v1/series?" + c.Request.URL.RawQuery}
+	canon, err := seriesViewRoute.canonical(q.values, rel.ID)
+	if err != nil {
+		return seriesView{}, err
+	}
+	v := seriesView{res: res, unit: res.Data.Unit, apiQuery: link("/v1/series", canon)}
 	if res.Data.Per != 0 {
 		v.unit = res.Data.Unit + " per 100,000 inhabitants"
 	}

@@ -33,7 +33,7 @@ func TestEmbedPage(t *testing.T) {
 	for _, s := range []string{`<svg xmlns="http://www.w3.org/2000/svg"`, `role="img"`, `aria-labelledby="chart-title chart-desc"`,
 		`<desc id="chart-desc">`, "2009: 334; 2010: 359", "<table>", `<th scope="row">2010</th><td class="n">359</td><td class="n">&#43;25 (&#43;7.5 %)</td>`,
 		"Source: Stortinget (answer by the Minister of Justice)", "Licence: Stortinget (answer by the Minister of Justice): public record; cite the source.",
-		`href="/v1/series?offence=sex-purchase&amp;region=NO&amp;measure=reported-persons"`} {
+		`href="/v1/series?measure=reported-persons&amp;offence=sex-purchase&amp;region=NO"`} {
 		if !strings.Contains(body, s) {
 			t.Errorf("body: want it to contain %s\n%s", s, body)
 		}

@@ -21,6 +21,12 @@ var errRouteNotFound = errors.New("no such route")
 // errMethodNotAllowed is the error behind 405s.
 var errMethodNotAllowed = errors.New("method not allowed")
 
+// errURITooLong is the error behind a request target over maxRequestLine.
+var errURITooLong = errors.New("request target too long")
+
+// errBodyNotAllowed is the error behind a read request that carries a body.
+var errBodyNotAllowed = errors.New("request body not allowed")
+
 // errNotReady is the error behind a failed readiness check.
 var errNotReady = errors.New("not ready")
 
@@ -36,6 +42,8 @@ var problemKinds = []struct {
 	{errRouteNotFound, http.StatusNotFound, "route-not-found", "No such route"},
 	{errMethodNotAllowed, http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed"},
 	{errNotAcceptable, http.StatusNotAcceptable, "not-acceptable", "Not acceptable"},
+	{errURITooLong, http.StatusRequestURITooLong, "uri-too-long", "Request target too long"},
+	{errBodyNotAllowed, http.StatusRequestEntityTooLarge, "body-not-allowed", "Request body not allowed"},
 	{store.ErrNotFound, http.StatusNotFound, "not-found", "Not found"},
 	{store.ErrInvalid, http.StatusBadRequest, "invalid-parameter", "Invalid parameter"},
 	{store.ErrUnavailable, http.StatusServiceUnavailable, "unavailable", "Service unavailable"},

@@ -3,7 +3,6 @@ package handlers
 import (
 	"log/slog"
 	"net/http"
-	"net/url"
 	"sync"
 
 	"github.com/gin-gonic/gin"
@@ -20,6 +19,9 @@ type Handler struct {
 	// catalogues memoises catalogue by release id. A release never
 	// changes once loaded, and there are few, so entries are kept.
 	catalogues sync.Map
+	// routes maps each route's pattern to its contract, for CacheKey;
+	// Routes fills it.
+	routes sync.Map
 }
 
 // New returns a Handler reading from s. openapiJSON is the OpenAPI 3
@@ -39,6 +41,9 @@ type Meta struct {
 	Release string `json:"release" example:"20250414-3da80bd7"`
 	Count   int    `json:"count" example:"2"`
 } // @name Meta
+
+// itemRoute is the contract of the routes that return one item by id.
+var itemRoute = route{params: []string{"release"}}
 
 // releaseHeader names the release a response comes from.
 const releaseHeader = "X-Krimstat-Release"
@@ -69,16 +74,14 @@ func writeJSON(c *gin.Context, v any) {
 	c.PureJSON(http.StatusOK, v)
 }
 
-// selfLink is the request's own path and query.
-func selfLink(c *gin.Context) string { return c.Request.URL.RequestURI() }
-
-// withParam returns the request's path and query with one parameter set.
-func withParam(c *gin.Context, name, value string) string {
-	u := *c.Request.URL
-	v := u.Query()
-	v.Set(name, value)
-	u.RawQuery = v.Encode()
-	return (&url.URL{Path: u.Path, RawQuery: u.RawQuery}).RequestURI()
+// selfLink is the request's path with its canonical query: every spelling
+// of a request, cached under one key, names itself the same way.
+func selfLink(c *gin.Context, rt route, release string) (string, error) {
+	canon, err := rt.canonical(c.Request.URL.Query(), release)
+	if err != nil {
+		return "", err
+	}
+	return link(c.Request.URL.Path, canon), nil
 }
 
 // listRequest is what a list route knows after its common first steps.
@@ -87,21 +90,25 @@ type listRequest struct {
 	format  string // formatJSON or formatCSV
 	dialect string // the CSV dialect
 	rel     store.Release
+	self    string // the request's canonical link
 }
 
 // beginList does the first steps every metadata list route shares: it reads
 // the query strictly (params plus format, csv_dialect and release),
 // negotiates JSON or CSV, and resolves the release.
-func (h *Handler) beginList(c *gin.Context, params ...string) (listRequest, error) {
+func (h *Handler) beginList(c *gin.Context, rt route) (listRequest, error) {
 	var r listRequest
 	var err error
-	if r.q, err = parseQuery(c.Request.URL.RawQuery, append(params, "format", "csv_dialect", "release")...); err != nil {
+	if r.q, err = rt.query(c.Request.URL.RawQuery); err != nil {
 		return r, err
 	}
-	if r.format, r.dialect, err = r.q.representation(c.GetHeader("Accept"), formatJSON, formatCSV); err != nil {
+	if r.format, r.dialect, err = rt.representation(r.q, c.GetHeader("Accept")); err != nil {
 		return r, err
 	}
 	if r.rel, err = h.releaseFor(c, r.q); err != nil {
+		return r, err
+	}
+	if r.self, err = selfLink(c, rt, r.rel.ID); err != nil {
 		return r, err
 	}
 	return r, nil

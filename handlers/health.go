@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -25,6 +26,9 @@ type Check struct {
 // checkTimeout bounds each readiness check, so a hanging dependency makes
 // the check report it instead of hanging too.
 const checkTimeout = time.Second
+
+// readyFor is how long a readiness result is reused.
+const readyFor = time.Second
 
 // healthz godoc
 //
@@ -52,23 +56,41 @@ func (h *Handler) healthz(c *gin.Context) error {
 //	@Failure		503	{object}	problem.Problem
 //	@Router			/readyz [get]
 func (h *Handler) readyz(checks []Check) func(*gin.Context) error {
+	type result struct {
+		at     time.Time
+		checks map[string]string
+		ok     bool
+	}
+	var last atomic.Pointer[result]
+	// run checks every dependency, at most once per readyFor: a client
+	// polling /readyz cannot make the server ping its dependencies at will.
+	run := func(ctx context.Context) *result {
+		if r := last.Load(); r != nil && time.Since(r.at) < readyFor {
+			return r
+		}
+		r := &result{at: time.Now(), checks: map[string]string{}, ok: true}
+		for _, chk := range checks {
+			cctx, cancel := context.WithTimeout(ctx, checkTimeout)
+			err := chk.Check(cctx)
+			cancel()
+			if err != nil {
+				r.checks[chk.Name], r.ok = "unavailable", false
+				continue
+			}
+			r.checks[chk.Name] = "ok"
+		}
+		last.Store(r)
+		return r
+	}
 	return func(c *gin.Context) error {
 		rel, err := h.store.CurrentRelease(c.Request.Context())
 		if err != nil {
 			return notReady{err}
 		}
-		body := Health{Status: "ready", Release: rel.ID, Checks: map[string]string{}}
-		for _, chk := range checks {
-			ctx, cancel := context.WithTimeout(c.Request.Context(), checkTimeout)
-			err := chk.Check(ctx)
-			cancel()
-			switch {
-			case err == nil:
-				body.Checks[chk.Name] = "ok"
-			default:
-				body.Checks[chk.Name] = "unavailable"
-				body.Status = "degraded"
-			}
+		r := run(c.Request.Context())
+		body := Health{Status: "ready", Release: rel.ID, Checks: r.checks}
+		if !r.ok {
+			body.Status = "degraded"
 		}
 		c.Header("Cache-Control", "no-store")
 		c.PureJSON(http.StatusOK, body)

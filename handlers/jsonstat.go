@@ -14,10 +14,10 @@ import (
 // has no registered media type; the publishers it comes from (Statistics
 // Norway, Eurostat) and its client libraries use application/json, so
 // Krimstat does too and names the format with format=jsonstat.
-func (h *Handler) writeJSONStat(c *gin.Context, obs []store.Observation, sources []store.Source, rel store.Release, label string, notes []string) error {
+func (h *Handler) writeJSONStat(c *gin.Context, obs []store.Observation, sources []store.Source, rel store.Release, href, label string, notes []string) error {
 	ctx := c.Request.Context()
 	meta := jsonstat.EncodeMeta{
-		Label: "Krimstat: " + label, Updated: rel.Created, Href: selfLink(c), Note: notes, Release: rel.ID, Sources: sources,
+		Label: "Krimstat: " + label, Updated: rel.Created, Href: href, Note: notes, Release: rel.ID, Sources: sources,
 		Labels: map[string]map[string]string{jsonstat.DimOffence: {}, jsonstat.DimRegion: {}, jsonstat.DimMeasure: {}},
 		Units:  map[string]string{},
 	}

@@ -6,6 +6,9 @@ import (
 	"github.com/krimstat/krimstat/store"
 )
 
+// measuresRoute is the contract of GET /v1/measures.
+var measuresRoute = listRoute()
+
 // MeasureList is the response of GET /v1/measures.
 type MeasureList struct {
 	Data  []store.Measure `json:"data"`
@@ -28,7 +31,7 @@ type MeasureList struct {
 //	@Failure		400,404,406,500,503	{object}	problem.Problem
 //	@Router			/v1/measures [get]
 func (h *Handler) listMeasures(c *gin.Context) error {
-	req, err := h.beginList(c)
+	req, err := h.beginList(c, measuresRoute)
 	if err != nil {
 		return err
 	}
@@ -45,6 +48,6 @@ func (h *Handler) listMeasures(c *gin.Context) error {
 		writeCSV(c, t)
 		return nil
 	}
-	writeJSON(c, MeasureList{Data: ms, Links: Links{Self: selfLink(c)}, Meta: Meta{Release: rel.ID, Count: len(ms)}})
+	writeJSON(c, MeasureList{Data: ms, Links: Links{Self: req.self}, Meta: Meta{Release: rel.ID, Count: len(ms)}})
 	return nil
 }

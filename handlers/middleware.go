@@ -78,6 +78,23 @@ func recoverProblem(log *slog.Logger) gin.HandlerFunc {
 	})
 }
 
+// boundRequest refuses, before any other work, what no read of this API
+// needs: a request target longer than maxRequestLine (414) and a body
+// (413). A body is refused with Connection: close, so the server does not
+// wait to read a body that may never end.
+func (h *Handler) boundRequest(c *gin.Context) {
+	r := c.Request
+	switch {
+	case len(r.RequestURI) > maxRequestLine:
+		writeError(c, h.log, fmt.Errorf("%d bytes, more than %d: %w", len(r.RequestURI), maxRequestLine, errURITooLong))
+	case r.ContentLength != 0 || len(r.TransferEncoding) > 0:
+		c.Header("Connection", "close")
+		writeError(c, h.log, fmt.Errorf("%s requests take no body: %w", r.Method, errBodyNotAllowed))
+	default:
+		c.Next()
+	}
+}
+
 // withTimeout gives each request a deadline that the store's queries obey;
 // the server's WriteTimeout backs it up for anything that ignores it.
 func withTimeout(d time.Duration) gin.HandlerFunc {

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -67,8 +68,7 @@ var observationColumns = []string{
 //	@Failure		400,404,406,500,503	{object}	problem.Problem
 //	@Router			/v1/observations [get]
 func (h *Handler) listObservations(c *gin.Context) error {
-	q, err := parseQuery(c.Request.URL.RawQuery, "offence", "region", "measure", "source", "from", "to",
-		"sex", "age", "citizenship", "limit", "cursor", "format", "csv_dialect", "release")
+	q, err := observationsRoute.query(c.Request.URL.RawQuery)
 	if err != nil {
 		return err
 	}
@@ -76,7 +76,7 @@ func (h *Handler) listObservations(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	format, dialect, err := q.representation(c.GetHeader("Accept"), formatJSON, formatCSV, formatJSONStat)
+	format, dialect, err := observationsRoute.representation(q, c.GetHeader("Accept"))
 	if err != nil {
 		return err
 	}
@@ -89,16 +89,18 @@ func (h *Handler) listObservations(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := cat.checkFilter(f); err != nil {
+	if err := h.checkFilter(ctx, rel.ID, cat, f); err != nil {
 		return err
 	}
 	page, err := h.store.Observations(ctx, rel.ID, f)
 	if err != nil {
 		return err
 	}
-	links := Links{Self: selfLink(c)}
-	if page.Next != "" {
-		links.Next = withParam(c, "cursor", cursor{Release: rel.ID, After: page.Next}.encode())
+	links, err := observationLinks(c, q, rel.ID, format, page.Next)
+	if err != nil {
+		return err
+	}
+	if links.Next != "" {
 		c.Header("Link", "<"+links.Next+`>; rel="next"`)
 	}
 	sources := citedSources(page.Observations, cat.sourceList)
@@ -111,7 +113,8 @@ func (h *Handler) listObservations(c *gin.Context) error {
 		return nil
 	case formatJSONStat:
 		// One page, like the JSON: links.next is in the Link header.
-		return h.writeJSONStat(c, page.Observations, sources, rel, "observations "+selfLink(c), nil)
+		href := link(links.Self, "", formatParam(observationsRoute, format))
+		return h.writeJSONStat(c, page.Observations, sources, rel, href, "observations "+href, nil)
 	}
 	writeJSON(c, ObservationList{
 		Data:  page.Observations,
@@ -119,6 +122,36 @@ func (h *Handler) listObservations(c *gin.Context) error {
 		Meta:  ObservationMeta{Release: rel.ID, Count: len(page.Observations), Total: page.Total, Limit: f.Limit, Sources: sources},
 	})
 	return nil
+}
+
+// observationsRoute is the contract of GET /v1/observations.
+var observationsRoute = route{
+	params: []string{"offence", "region", "measure", "source", "from", "to",
+		"sex", "age", "citizenship", "limit", "cursor", "format", "csv_dialect", "release"},
+	formats: []string{formatJSON, formatCSV, formatJSONStat},
+}
+
+// observationLinks are a page's canonical self link and, when there is a
+// next page (after is its position), the link to it in the same format.
+func observationLinks(c *gin.Context, q query, release, format, after string) (Links, error) {
+	canon, err := observationsRoute.canonical(q.values, release)
+	if err != nil {
+		return Links{}, err
+	}
+	links := Links{Self: link(c.Request.URL.Path, canon)}
+	if after == "" {
+		return links, nil
+	}
+	rest := q.values
+	if _, ok := rest["cursor"]; ok {
+		rest = maps.Clone(rest)
+		delete(rest, "cursor")
+	}
+	if canon, err = observationsRoute.canonical(rest, release); err != nil {
+		return Links{}, err
+	}
+	links.Next = link(c.Request.URL.Path, canon, "cursor="+cursor{Release: release, After: after}.encode(), formatParam(observationsRoute, format))
+	return links, nil
 }
 
 // observationFilter reads the filter parameters and the cursor.

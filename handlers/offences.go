@@ -8,6 +8,9 @@ import (
 	"github.com/krimstat/krimstat/store"
 )
 
+// offencesRoute is the contract of GET /v1/offences.
+var offencesRoute = listRoute()
+
 // OffenceList is the response of GET /v1/offences.
 type OffenceList struct {
 	Data  []store.Offence `json:"data"`
@@ -36,7 +39,7 @@ type OffenceItem struct {
 //	@Failure		400,404,406,500,503	{object}	problem.Problem
 //	@Router			/v1/offences [get]
 func (h *Handler) listOffences(c *gin.Context) error {
-	req, err := h.beginList(c)
+	req, err := h.beginList(c, offencesRoute)
 	if err != nil {
 		return err
 	}
@@ -57,7 +60,7 @@ func (h *Handler) listOffences(c *gin.Context) error {
 		writeCSV(c, t)
 		return nil
 	}
-	writeJSON(c, OffenceList{Data: offs, Links: Links{Self: selfLink(c)}, Meta: Meta{Release: rel.ID, Count: len(offs)}})
+	writeJSON(c, OffenceList{Data: offs, Links: Links{Self: req.self}, Meta: Meta{Release: rel.ID, Count: len(offs)}})
 	return nil
 }
 
@@ -74,7 +77,7 @@ func (h *Handler) listOffences(c *gin.Context) error {
 //	@Failure		400,404,500,503	{object}	problem.Problem
 //	@Router			/v1/offences/{id} [get]
 func (h *Handler) getOffence(c *gin.Context) error {
-	q, err := parseQuery(c.Request.URL.RawQuery, "release")
+	q, err := itemRoute.query(c.Request.URL.RawQuery)
 	if err != nil {
 		return err
 	}

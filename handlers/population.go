@@ -8,6 +8,9 @@ import (
 	"github.com/krimstat/krimstat/store"
 )
 
+// populationRoute is the contract of GET /v1/population.
+var populationRoute = listRoute("region", "from", "to")
+
 // PopulationList is the response of GET /v1/population.
 type PopulationList struct {
 	Data  []store.PopulationFigure `json:"data"`
@@ -40,7 +43,7 @@ type PopulationMeta struct {
 //	@Failure		400,404,406,500,503	{object}	problem.Problem
 //	@Router			/v1/population [get]
 func (h *Handler) listPopulation(c *gin.Context) error {
-	req, err := h.beginList(c, "region", "from", "to")
+	req, err := h.beginList(c, populationRoute)
 	if err != nil {
 		return err
 	}
@@ -93,6 +96,6 @@ func (h *Handler) listPopulation(c *gin.Context) error {
 		writeCSV(c, t)
 		return nil
 	}
-	writeJSON(c, PopulationList{Data: pop, Links: Links{Self: selfLink(c)}, Meta: PopulationMeta{Release: rel.ID, Count: len(pop), Sources: sources}})
+	writeJSON(c, PopulationList{Data: pop, Links: Links{Self: req.self}, Meta: PopulationMeta{Release: rel.ID, Count: len(pop), Sources: sources}})
 	return nil
 }

@@ -52,23 +52,30 @@ func ListParams() []string { return slices.Clone(listParams) }
 
 // list returns the values of a parameter that may be repeated or
 // comma-separated (region=NO,SE or region=NO&region=SE), without blanks or
-// repeats, in the order given. Only the parameters of listParams are lists,
-// so the cache key and the handlers cannot disagree about one.
+// repeats, sorted: every list is a set, so region=SE,NO and region=NO,SE
+// are one request, with one cache key. Only the parameters of listParams
+// are lists, so the cache key and the handlers cannot disagree about one,
+// and no list may hold more than maxListValues values.
 func (q query) list(name string) ([]string, error) {
 	if !slices.Contains(listParams, name) {
 		return nil, fmt.Errorf("query: %s is not a list parameter; add it to listParams", name)
 	}
 	var out []string
 	for _, v := range q.values[name] {
-		for _, part := range strings.Split(v, ",") {
+		for part := range strings.SplitSeq(v, ",") {
 			part = strings.TrimSpace(part)
 			if part == "" {
 				return nil, store.InvalidParam(name, "empty value")
 			}
-			if !slices.Contains(out, part) {
-				out = append(out, part)
-			}
+			out = append(out, part)
 		}
+	}
+	// The request line bounds how many values arrive; the cap is on
+	// distinct values, what the request means.
+	slices.Sort(out)
+	out = slices.Compact(out)
+	if len(out) > maxListValues {
+		return nil, store.InvalidParam(name, "more than %d values; leave %s out to get every value", maxListValues, name)
 	}
 	return out, nil
 }
@@ -225,7 +232,10 @@ func (c cursor) encode() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// decodeCursor reads a cursor made by encode.
+// decodeCursor reads a cursor made by encode. Only encode's own spelling
+// is accepted: a cursor that decodes from other bytes (padding, spaces,
+// reordered or repeated keys, trailing data) would be another cache key
+// for the same page.
 func decodeCursor(s string) (cursor, error) {
 	var c cursor
 	b, err := base64.RawURLEncoding.DecodeString(s)
@@ -234,7 +244,7 @@ func decodeCursor(s string) (cursor, error) {
 	}
 	dec := json.NewDecoder(strings.NewReader(string(b)))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil || c.Release == "" || c.After == "" {
+	if err := dec.Decode(&c); err != nil || c.Release == "" || c.After == "" || c.encode() != s {
 		return cursor{}, store.InvalidParam("cursor", "not a cursor from links.next")
 	}
 	return c, nil

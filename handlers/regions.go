@@ -9,6 +9,9 @@ import (
 	"github.com/krimstat/krimstat/store"
 )
 
+// regionsRoute is the contract of GET /v1/regions.
+var regionsRoute = listRoute("type", "valid_on")
+
 // RegionList is the response of GET /v1/regions.
 type RegionList struct {
 	Data  []store.Region `json:"data"`
@@ -41,7 +44,7 @@ var regionTypes = []string{store.RegionCountry, store.RegionCountryPart, store.R
 //	@Failure		400,404,406,500,503	{object}	problem.Problem
 //	@Router			/v1/regions [get]
 func (h *Handler) listRegions(c *gin.Context) error {
-	req, err := h.beginList(c, "type", "valid_on")
+	req, err := h.beginList(c, regionsRoute)
 	if err != nil {
 		return err
 	}
@@ -70,7 +73,7 @@ func (h *Handler) listRegions(c *gin.Context) error {
 		writeCSV(c, t)
 		return nil
 	}
-	writeJSON(c, RegionList{Data: regs, Links: Links{Self: selfLink(c)}, Meta: Meta{Release: rel.ID, Count: len(regs)}})
+	writeJSON(c, RegionList{Data: regs, Links: Links{Self: req.self}, Meta: Meta{Release: rel.ID, Count: len(regs)}})
 	return nil
 }
 
@@ -95,7 +98,7 @@ func successionIDs(ss []store.Succession) string {
 //	@Failure		400,404,500,503	{object}	problem.Problem
 //	@Router			/v1/regions/{id} [get]
 func (h *Handler) getRegion(c *gin.Context) error {
-	q, err := parseQuery(c.Request.URL.RawQuery, "release")
+	q, err := itemRoute.query(c.Request.URL.RawQuery)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,9 @@ import (
 	"github.com/krimstat/krimstat/store"
 )
 
+// releasesRoute is the contract of GET /v1/releases.
+var releasesRoute = route{params: []string{"format"}, formats: []string{formatJSON, formatCSV}}
+
 // ReleaseList is the response of GET /v1/releases.
 type ReleaseList struct {
 	Data  []store.Release `json:"data"`
@@ -34,11 +37,11 @@ type ReleaseItem struct {
 //	@Failure		400,406,500,503	{object}	problem.Problem
 //	@Router			/v1/releases [get]
 func (h *Handler) listReleases(c *gin.Context) error {
-	q, err := parseQuery(c.Request.URL.RawQuery, "format")
+	q, err := releasesRoute.query(c.Request.URL.RawQuery)
 	if err != nil {
 		return err
 	}
-	format, err := q.format(c.GetHeader("Accept"), formatJSON, formatCSV)
+	format, err := q.format(c.GetHeader("Accept"), releasesRoute.formats...)
 	if err != nil {
 		return err
 	}
@@ -59,7 +62,7 @@ func (h *Handler) listReleases(c *gin.Context) error {
 		writeCSV(c, t)
 		return nil
 	}
-	writeJSON(c, ReleaseList{Data: rs, Links: Links{Self: selfLink(c)}, Meta: Meta{Release: cur.ID, Count: len(rs)}})
+	writeJSON(c, ReleaseList{Data: rs, Links: Links{Self: link(c.Request.URL.Path, "")}, Meta: Meta{Release: cur.ID, Count: len(rs)}})
 	return nil
 }
 
@@ -75,7 +78,7 @@ func (h *Handler) listReleases(c *gin.Context) error {
 //	@Failure		400,404,500,503	{object}	problem.Problem
 //	@Router			/v1/releases/{id} [get]
 func (h *Handler) getRelease(c *gin.Context) error {
-	if _, err := parseQuery(c.Request.URL.RawQuery); err != nil {
+	if _, err := (route{}).query(c.Request.URL.RawQuery); err != nil {
 		return err
 	}
 	r, err := h.store.Release(c.Request.Context(), c.Param("id"))

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -12,8 +13,14 @@ import (
 // Options are the router's optional layers, wired by the caller so that
 // handlers stay unaware of them. Nil fields are left out.
 type Options struct {
+	// Gate caps the requests in flight, per client and in all, on the data
+	// routes, so slow or numerous connections cannot pin memory.
+	Gate gin.HandlerFunc
 	// Cache serves and stores whole responses of the data routes.
 	Cache gin.HandlerFunc
+	// MissBudget limits, per client, the requests the cache cannot answer:
+	// it runs after the cache, so only computed responses spend from it.
+	MissBudget gin.HandlerFunc
 	// RateLimit limits requests per client on the data routes.
 	RateLimit gin.HandlerFunc
 	// Metrics observes every request (count and latency by route and status).
@@ -39,56 +46,73 @@ func (h *Handler) Routes(opt Options) *gin.Engine {
 	if opt.Metrics != nil {
 		r.Use(opt.Metrics)
 	}
-	r.Use(recoverProblem(h.log), logRequests(h.log), securityHeaders, publicCORS())
+	r.Use(recoverProblem(h.log), logRequests(h.log), securityHeaders, publicCORS(), h.boundRequest)
 	r.NoRoute(h.handle(func(*gin.Context) error { return errRouteNotFound }))
 	r.NoMethod(h.handle(func(*gin.Context) error { return errMethodNotAllowed }))
 
-	// Operations: never cached.
-	h.get(r, "/healthz", h.healthz)
-	h.get(r, "/readyz", h.readyz(opt.Checks))
-	h.get(r, "/openapi.json", h.openapiJSON)
+	// Operations: never cached, never limited (load balancers probe them).
+	ops := &r.RouterGroup
+	h.get(ops, "/healthz", route{}, h.healthz)
+	h.get(ops, "/readyz", route{}, h.readyz(opt.Checks))
 	if opt.MetricsHandler != nil {
 		r.GET("/metrics", gin.WrapH(opt.MetricsHandler))
 	}
-	r.GET("/swagger/*any", swaggerCSP, ginSwagger.WrapHandler(swaggerFiles.Handler, ginSwagger.URL("/openapi.json")))
 
-	// The data routes: the limiter runs before the cache (a cached answer
-	// still costs a token), and the request deadline only after it, since a
-	// cached answer needs none.
+	// Everything else goes through the data layers, in this order: the
+	// gate (requests in flight), the rate limit (a cached answer still
+	// costs a token), the cache, the budget for uncached answers, and the
+	// request deadline, which only a computed answer needs.
 	data := []gin.HandlerFunc{}
-	for _, mw := range []gin.HandlerFunc{opt.RateLimit, opt.Cache, withTimeout(opt.RequestTimeout)} {
+	for _, mw := range []gin.HandlerFunc{opt.Gate, opt.RateLimit, opt.Cache, opt.MissBudget, withTimeout(opt.RequestTimeout)} {
 		if mw != nil {
 			data = append(data, mw)
 		}
 	}
+	docs := r.Group("", data...)
+	h.get(docs, "/openapi.json", route{}, h.openapiJSON)
+	// The Swagger UI's assets are compressed and counted like any answer.
+	// Its CSP is set before the cache, so cached assets carry it too.
+	swagger := r.Group("/swagger", append([]gin.HandlerFunc{swaggerCSP}, data...)...)
+	h.get(swagger, "/*any", route{}, swaggerUI(ginSwagger.WrapHandler(swaggerFiles.Handler, ginSwagger.URL("/openapi.json"))))
+
 	v1 := r.Group("/v1", data...)
-	h.get(v1, "/offences", h.listOffences)
-	h.get(v1, "/offences/*id", h.getOffence)
-	h.get(v1, "/regions", h.listRegions)
-	h.get(v1, "/regions/:id", h.getRegion)
-	h.get(v1, "/measures", h.listMeasures)
-	h.get(v1, "/sources", h.listSources)
-	h.get(v1, "/sources/:id", h.getSource)
-	h.get(v1, "/observations", h.listObservations)
-	h.get(v1, "/series", h.getSeries)
-	h.get(v1, "/series.svg", h.getSeriesSVG)
-	h.get(v1, "/cite", h.getCite)
-	h.get(v1, "/population", h.listPopulation)
-	h.get(v1, "/releases", h.listReleases)
-	h.get(v1, "/releases/:id", h.getRelease)
+	h.get(v1, "/offences", offencesRoute, h.listOffences)
+	h.get(v1, "/offences/*id", itemRoute, h.getOffence)
+	h.get(v1, "/regions", regionsRoute, h.listRegions)
+	h.get(v1, "/regions/:id", itemRoute, h.getRegion)
+	h.get(v1, "/measures", measuresRoute, h.listMeasures)
+	h.get(v1, "/sources", sourcesRoute, h.listSources)
+	h.get(v1, "/sources/:id", itemRoute, h.getSource)
+	h.get(v1, "/observations", observationsRoute, h.listObservations)
+	h.get(v1, "/series", seriesRoute, h.getSeries)
+	h.get(v1, "/series.svg", seriesViewRoute, h.getSeriesSVG)
+	h.get(v1, "/cite", citeRoute, h.getCite)
+	h.get(v1, "/population", populationRoute, h.listPopulation)
+	h.get(v1, "/releases", releasesRoute, h.listReleases)
+	h.get(v1, "/releases/:id", route{}, h.getRelease)
 
 	// Pages for other sites to frame; the cache replays their
 	// Content-Security-Policy header with the body.
 	embed := r.Group("/embed", data...)
-	h.get(embed, "/series", h.embedSeries)
+	h.get(embed, "/series", seriesViewRoute, h.embedSeries)
 	return r
 }
 
-// get registers a read route for GET and HEAD.
-func (h *Handler) get(r gin.IRoutes, path string, fn func(*gin.Context) error) {
+// get registers a read route for GET and HEAD, and its contract for the
+// response cache's key.
+func (h *Handler) get(g *gin.RouterGroup, path string, rt route, fn func(*gin.Context) error) {
 	hf := h.handle(fn)
-	r.GET(path, hf)
-	r.HEAD(path, hf)
+	g.GET(path, hf)
+	g.HEAD(path, hf)
+	h.routes.Store(joinPaths(g.BasePath(), path), rt)
+}
+
+// joinPaths joins a group's base path and a route's path as gin does.
+func joinPaths(base, path string) string {
+	if base == "/" || base == "" {
+		return path
+	}
+	return strings.TrimSuffix(base, "/") + path
 }
 
 // handle adapts a handler that returns an error: the error is rendered
@@ -113,4 +137,17 @@ func (h *Handler) handle(fn func(*gin.Context) error) gin.HandlerFunc {
 func (h *Handler) openapiJSON(c *gin.Context) error {
 	c.Data(http.StatusOK, "application/json; charset=utf-8", h.openapi)
 	return nil
+}
+
+// swaggerUI serves the Swagger UI's files. The UI reads the contract from
+// /openapi.json; the doc.json that gin-swagger would serve from swag's
+// global registry (which this project does not fill) is not there.
+func swaggerUI(ui gin.HandlerFunc) func(*gin.Context) error {
+	return func(c *gin.Context) error {
+		if c.Param("any") == "/doc.json" {
+			return errRouteNotFound
+		}
+		ui(c)
+		return nil
+	}
 }

@@ -33,6 +33,16 @@ type SeriesMeta struct {
 // csv_dialect.
 var SeriesParams = []string{"offence", "region", "measure", "source", "per", "harmonise", "from", "to", "small", "release"}
 
+// The contracts of the series routes: the data route, and the chart and
+// embed routes, which have one representation each.
+var (
+	seriesRoute = route{
+		params:  slices.Concat(SeriesParams, []string{"format", "csv_dialect"}),
+		formats: []string{formatJSON, formatCSV, formatJSONStat},
+	}
+	seriesViewRoute = route{params: slices.Clone(SeriesParams)}
+)
+
 // parseSeries reads the series parameters of q.
 func parseSeries(q query) (series.Request, error) {
 	var r series.Request
@@ -123,7 +133,7 @@ func parseSeries(q query) (series.Request, error) {
 //	@Failure		400,404,406,500,503	{object}	problem.Problem
 //	@Router			/v1/series [get]
 func (h *Handler) getSeries(c *gin.Context) error {
-	q, err := parseQuery(c.Request.URL.RawQuery, append(slices.Clone(SeriesParams), "format", "csv_dialect")...)
+	q, err := seriesRoute.query(c.Request.URL.RawQuery)
 	if err != nil {
 		return err
 	}
@@ -131,7 +141,7 @@ func (h *Handler) getSeries(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	format, dialect, err := q.representation(c.GetHeader("Accept"), formatJSON, formatCSV, formatJSONStat)
+	format, dialect, err := seriesRoute.representation(q, c.GetHeader("Accept"))
 	if err != nil {
 		return err
 	}
@@ -146,7 +156,11 @@ func (h *Handler) getSeries(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	res.Links = Links{Self: selfLink(c)}
+	self, err := selfLink(c, seriesRoute, rel.ID)
+	if err != nil {
+		return err
+	}
+	res.Links = Links{Self: self}
 	switch format {
 	case formatCSV:
 		t := seriesTable(res.Data)
@@ -155,7 +169,7 @@ func (h *Handler) getSeries(c *gin.Context) error {
 		return nil
 	case formatJSONStat:
 		s := res.Data
-		return h.writeJSONStat(c, s.Observations(), s.Sources, rel,
+		return h.writeJSONStat(c, s.Observations(), s.Sources, rel, link(self, "", formatParam(seriesRoute, format)),
 			fmt.Sprintf("%s, %s, %s (%s)", s.Offence, s.Region, s.Measure, s.Source), s.Notes)
 	}
 	writeJSON(c, res)

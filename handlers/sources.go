@@ -6,6 +6,9 @@ import (
 	"github.com/krimstat/krimstat/store"
 )
 
+// sourcesRoute is the contract of GET /v1/sources.
+var sourcesRoute = listRoute()
+
 // SourceList is the response of GET /v1/sources.
 type SourceList struct {
 	Data  []store.Source `json:"data"`
@@ -34,7 +37,7 @@ type SourceItem struct {
 //	@Failure		400,404,406,500,503	{object}	problem.Problem
 //	@Router			/v1/sources [get]
 func (h *Handler) listSources(c *gin.Context) error {
-	req, err := h.beginList(c)
+	req, err := h.beginList(c, sourcesRoute)
 	if err != nil {
 		return err
 	}
@@ -51,7 +54,7 @@ func (h *Handler) listSources(c *gin.Context) error {
 		writeCSV(c, t)
 		return nil
 	}
-	writeJSON(c, SourceList{Data: ss, Links: Links{Self: selfLink(c)}, Meta: Meta{Release: rel.ID, Count: len(ss)}})
+	writeJSON(c, SourceList{Data: ss, Links: Links{Self: req.self}, Meta: Meta{Release: rel.ID, Count: len(ss)}})
 	return nil
 }
 
@@ -67,7 +70,7 @@ func (h *Handler) listSources(c *gin.Context) error {
 //	@Failure		400,404,500,503	{object}	problem.Problem
 //	@Router			/v1/sources/{id} [get]
 func (h *Handler) getSource(c *gin.Context) error {
-	q, err := parseQuery(c.Request.URL.RawQuery, "release")
+	q, err := itemRoute.query(c.Request.URL.RawQuery)
 	if err != nil {
 		return err
 	}

@@ -56,6 +56,12 @@ type Config struct {
 	// failure before it tries Redis again (default one second), so a Redis
 	// that hangs costs one timeout per backoff, not one per request.
 	RedisBackoff time.Duration
+	// Name names the policy in the RateLimit headers (default "default").
+	// Two limiters on one route (requests, and uncached requests) add one
+	// policy each to the headers.
+	Name string
+	// What names what is counted, in the 429 detail (default "requests").
+	What string
 	// Prefix starts every Redis key (default "krimstat:ratelimit:");
 	// redis_rate puts "rate:" before it.
 	Prefix string
@@ -102,6 +108,10 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// WithDefaults returns c with its zero fields set to the defaults, as New
+// applies them: the limits in effect, for logging them.
+func (c Config) WithDefaults() Config { return c.withDefaults() }
+
 func (c Config) withDefaults() Config {
 	if c.Rate <= 0 {
 		c.Rate = DefaultRate
@@ -123,6 +133,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Prefix == "" {
 		c.Prefix = DefaultPrefix
+	}
+	if c.Name == "" {
+		c.Name = "default"
+	}
+	if c.What == "" {
+		c.What = "requests"
 	}
 	if c.MaxLocalKeys <= 0 {
 		c.MaxLocalKeys = DefaultMaxLocalKeys
@@ -198,7 +214,7 @@ func New(cfg Config, rdb *redis.Client, log *slog.Logger) *Limiter {
 	// The policy is stated as "Burst requests per the time a whole burst
 	// takes to refill", which is the same rate as Rate per Period and keeps
 	// r (at most Burst) comparable with q.
-	l.policy = `"default";q=` + strconv.Itoa(cfg.Burst) + ";w=" + strconv.Itoa(l.window)
+	l.policy = strconv.Quote(cfg.Name) + ";q=" + strconv.Itoa(cfg.Burst) + ";w=" + strconv.Itoa(l.window)
 	if rdb != nil {
 		l.gcra = redis_rate.NewLimiter(rdb)
 		l.guard = !rdb.Options().ContextTimeoutEnabled
@@ -254,14 +270,20 @@ type decision struct {
 // Key returns the bucket a request counts against: its client's IPv4
 // address, or its client's IPv6 network of Config.IPv6PrefixLen bits.
 func (l *Limiter) Key(r *http.Request) string {
-	a, ok := ClientIP(r, l.cfg.TrustedProxies)
+	return clientKey(r, l.cfg.TrustedProxies, l.cfg.IPv6PrefixLen)
+}
+
+// clientKey names the client of r: its IPv4 address, or its IPv6 network
+// of v6Len bits, behind the trusted proxies.
+func clientKey(r *http.Request, trusted []netip.Prefix, v6Len int) string {
+	a, ok := ClientIP(r, trusted)
 	if !ok {
 		// Not reachable through net/http, whose RemoteAddr is always an
 		// address; such requests share one bucket rather than going free.
 		return "unknown"
 	}
-	if a.Is6() && l.cfg.IPv6PrefixLen < 128 {
-		p, _ := a.Prefix(l.cfg.IPv6PrefixLen)
+	if a.Is6() && v6Len < 128 {
+		p, _ := a.Prefix(v6Len)
 		return p.String()
 	}
 	return a.String()
@@ -350,8 +372,8 @@ func (l *Limiter) Middleware() gin.HandlerFunc {
 		}
 		d := l.take(c.Request.Context(), l.Key(c.Request))
 		h := c.Writer.Header()
-		h.Set("RateLimit-Policy", l.policy)
-		h.Set("RateLimit", `"default";r=`+strconv.Itoa(d.remaining)+";t="+strconv.Itoa(ceilSeconds(d.reset)))
+		h.Add("RateLimit-Policy", l.policy)
+		h.Add("RateLimit", strconv.Quote(l.cfg.Name)+";r="+strconv.Itoa(d.remaining)+";t="+strconv.Itoa(ceilSeconds(d.reset)))
 		if d.allowed {
 			l.allowed.Add(1)
 			c.Next()
@@ -371,8 +393,8 @@ func (l *Limiter) refuse(c *gin.Context, retry int) {
 		Type:   ProblemType,
 		Title:  "Too many requests",
 		Status: http.StatusTooManyRequests,
-		Detail: fmt.Sprintf("this client made more than %d requests in %d s (%d per %s sustained); retry in %d s",
-			l.cfg.Burst, l.window, l.cfg.Rate, periodText(l.cfg.Period), retry),
+		Detail: fmt.Sprintf("this client made more than %d %s in %d s (%d per %s sustained); retry in %d s",
+			l.cfg.Burst, l.cfg.What, l.window, l.cfg.Rate, periodText(l.cfg.Period), retry),
 		Instance:  c.Request.URL.RequestURI(),
 		RequestID: problem.RequestID(c.Writer.Header()),
 	})

@@ -18,7 +18,8 @@
 #   a redis      Redis is killed (SIGKILL) as the phase starts and restarted
 #                halfway; reports how long after the restart Redis served the
 #                API again (X-Cache: HIT-REDIS, or the redis-tier hit counter
-#                of /metrics) and what /readyz said during the outage.
+#                of /metrics on KRIMSTAT_METRICS_ADDR) and what /readyz said
+#                during the outage.
 #   b postgres   with LOADFAULT_PG=1 only: the cluster is stopped as the phase
 #                starts (pg_ctlcluster --skip-systemctl-redirect) and started
 #                halfway; reports an uncached answer during the outage and
@@ -187,10 +188,10 @@ header() {
 		awk -v h="$(tr '[:upper:]' '[:lower:]' <<<"$2")" -F': ' 'tolower($1) == h { print $2 }' || true
 }
 
-# redis_hits: the sum of the redis-tier cache hit counters at /metrics, or
-# nothing when the server does not export them.
+# redis_hits: the sum of the redis-tier cache hit counters at /metrics (on
+# KRIMSTAT_METRICS_ADDR), or nothing when the server does not export them.
 redis_hits() {
-	curl -s --max-time 2 "$BASE/metrics" 2>/dev/null |
+	curl -s --max-time 2 "http://$METRICS_ADDR/metrics" 2>/dev/null |
 		awk '/^krimstat_cache_hits_total\{/ && /tier="redis"/ { s += $NF; n++ } END { if (n) printf "%d", s }' || true
 }
 
@@ -255,8 +256,12 @@ REDIS_PORT=$(free_port)
 start_redis
 log "redis-server on 127.0.0.1:$REDIS_PORT (pid $REDIS_PID)"
 
+# /metrics is served on an address of its own; the load comes from one
+# address, so the per-client caps (connections, requests in flight) are off.
+METRICS_ADDR="127.0.0.1:$(free_port)"
 SERVER_ENV=(KRIMSTAT_ADDR="127.0.0.1:$(free_port)" REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
-	KRIMSTAT_CACHE_LOCAL="$CACHE_LOCAL" KRIMSTAT_RATELIMIT="$RATELIMIT" GIN_MODE=release)
+	KRIMSTAT_CACHE_LOCAL="$CACHE_LOCAL" KRIMSTAT_RATELIMIT="$RATELIMIT" GIN_MODE=release
+	KRIMSTAT_METRICS_ADDR="$METRICS_ADDR" KRIMSTAT_MAX_CONNS_PER_CLIENT=0 KRIMSTAT_INFLIGHT_PER_CLIENT=100000 KRIMSTAT_INFLIGHT=100000)
 if [[ $LOADFAULT_PG == 1 ]]; then
 	log "PostgreSQL: migrating and loading the bundled release if absent"
 	DATABASE_URL=$DATABASE_URL timeout 120 "$BIN" migrate >"$TMP/migrate.log" 2>&1 || {

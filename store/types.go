@@ -1,7 +1,6 @@
 package store
 
 import (
-	"slices"
 	"strings"
 )
 
@@ -241,15 +240,26 @@ type RegionFilter struct {
 	ValidOn string // YYYY-MM-DD
 }
 
-// Match reports whether r passes the filter.
-func (f RegionFilter) Match(r Region) bool {
-	if len(f.Types) > 0 && !slices.Contains(f.Types, r.Type) {
-		return false
-	}
-	if f.ValidOn != "" && !r.ValidOn(f.ValidOn) {
-		return false
-	}
-	return true
+// Match reports whether r passes the filter. It compiles the filter on every
+// call; to test many regions, compile it once with Matcher.
+func (f RegionFilter) Match(r Region) bool { return f.Matcher().Match(r) }
+
+// Matcher compiles the filter for testing many regions: each list becomes a
+// set, so a test costs the same however many values the filter names.
+func (f RegionFilter) Matcher() RegionMatcher {
+	return RegionMatcher{types: newSet(f.Types), validOn: f.ValidOn}
+}
+
+// RegionMatcher is a compiled RegionFilter. Its zero value matches every
+// region.
+type RegionMatcher struct {
+	types   set
+	validOn string
+}
+
+// Match reports whether r passes the filter the matcher was compiled from.
+func (m RegionMatcher) Match(r Region) bool {
+	return m.types.has(r.Type) && (m.validOn == "" || r.ValidOn(m.validOn))
 }
 
 // ObservationFilter selects observations. Empty slices select everything;
@@ -269,47 +279,98 @@ type ObservationFilter struct {
 }
 
 // Match reports whether o passes every condition of the filter except
-// After and Limit.
-func (f ObservationFilter) Match(o Observation) bool {
-	if len(f.Offences) > 0 && !slices.Contains(f.Offences, o.Offence) {
+// After and Limit. It compiles the filter on every call; to test many
+// observations, compile it once with Matcher.
+func (f ObservationFilter) Match(o Observation) bool { return f.Matcher().Match(o) }
+
+// Matcher compiles the filter for testing many observations: each list
+// becomes a set and each period bound a string, so that a test costs the same
+// however many values the filter names. A filter with thousands of values
+// would otherwise cost thousands of comparisons per observation.
+func (f ObservationFilter) Matcher() ObservationMatcher {
+	m := ObservationMatcher{
+		offences:    newSet(f.Offences),
+		regions:     newSet(f.Regions),
+		measures:    newSet(f.Measures),
+		sources:     newSet(f.Sources),
+		sex:         newSet(f.Sex),
+		age:         newSet(f.Age),
+		citizenship: newSet(f.Citizenship),
+	}
+	if f.From != nil {
+		m.from = f.From.Start()
+	}
+	if f.To != nil {
+		m.to = f.To.End()
+	}
+	return m
+}
+
+// ObservationMatcher is a compiled ObservationFilter. Its zero value matches
+// every observation.
+type ObservationMatcher struct {
+	offences, regions, measures, sources set
+	sex, age, citizenship                set
+	from, to                             string // period bounds; empty is open
+}
+
+// Match reports whether o passes every condition of the filter the matcher
+// was compiled from, except After and Limit.
+func (m ObservationMatcher) Match(o Observation) bool {
+	if !m.offences.has(o.Offence) || !m.regions.has(o.Region) ||
+		!m.measures.has(o.Measure) || !m.sources.has(o.Source) {
 		return false
 	}
-	if len(f.Regions) > 0 && !slices.Contains(f.Regions, o.Region) {
+	if !m.sex.hasBreakdown(o.Breakdown.Sex) || !m.age.hasBreakdown(o.Breakdown.Age) ||
+		!m.citizenship.hasBreakdown(o.Breakdown.Citizenship) {
 		return false
 	}
-	if len(f.Measures) > 0 && !slices.Contains(f.Measures, o.Measure) {
-		return false
-	}
-	if len(f.Sources) > 0 && !slices.Contains(f.Sources, o.Source) {
-		return false
-	}
-	if !matchBreakdown(f.Sex, o.Breakdown.Sex) || !matchBreakdown(f.Age, o.Breakdown.Age) ||
-		!matchBreakdown(f.Citizenship, o.Breakdown.Citizenship) {
-		return false
-	}
-	if f.From != nil || f.To != nil {
+	if m.from != "" || m.to != "" {
 		p, err := ParsePeriod(o.Period)
 		if err != nil {
 			return false
 		}
-		if f.From != nil && p.Start() < f.From.Start() {
+		if m.from != "" && p.Start() < m.from {
 			return false
 		}
-		if f.To != nil && p.End() > f.To.End() {
+		if m.to != "" && p.End() > m.to {
 			return false
 		}
 	}
 	return true
 }
 
-func matchBreakdown(want []string, got string) bool {
-	if len(want) == 0 {
+// set is a filter list compiled for lookups. A nil set stands for an empty
+// list, which selects everything.
+type set map[string]struct{}
+
+func newSet(values []string) set {
+	if len(values) == 0 {
+		return nil
+	}
+	s := make(set, len(values))
+	for _, v := range values {
+		s[v] = struct{}{}
+	}
+	return s
+}
+
+// has reports whether v is in s, or s selects everything.
+func (s set) has(v string) bool {
+	if s == nil {
 		return true
 	}
-	if got == "" {
-		got = "total"
+	_, ok := s[v]
+	return ok
+}
+
+// hasBreakdown is has for a breakdown field, where the empty field is the
+// undivided figure and is asked for as "total".
+func (s set) hasBreakdown(v string) bool {
+	if v == "" {
+		v = "total"
 	}
-	return slices.Contains(want, got)
+	return s.has(v)
 }
 
 // ObservationPage is one page of observations. Next is the After value for

@@ -13,8 +13,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/maypok86/otter/v2"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -22,6 +22,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/maypok86/otter/v2"
 
 	"github.com/gin-gonic/gin"
 	"github.com/krimstat/krimstat/cache"
@@ -39,6 +41,21 @@ type Config struct {
 	RedisPrefix   string        // prefix of every Redis key
 	MaxAge        time.Duration // max-age of Cache-Control, whole seconds (KRIMSTAT_MAX_AGE)
 	CompressMin   int           // smallest body worth compressing, in bytes
+	// MaxEntryBytes bounds one stored entry (head and body, compressed
+	// where the client accepts gzip) in every tier; a larger response is
+	// served but not stored (KRIMSTAT_CACHE_MAX_ENTRY_KB).
+	MaxEntryBytes int
+	// MemoBytes bounds each in-process memo (request to key, key to
+	// decoded head) by the bytes of its entries.
+	MemoBytes int64
+
+	// RequestKey, when set, returns the part of the key that stands for
+	// the request besides its path and release: its canonical query and
+	// the format it negotiates, given the route's pattern (gin's FullPath)
+	// and the current release; false means the request is not to be
+	// cached. Handlers know what a request means; without RequestKey, the
+	// query is canonicalised by CanonicalQuery and the format by Negotiate.
+	RequestKey func(r *http.Request, pattern, release string) (canonical, format string, ok bool)
 
 	// ListParams names the query parameters whose values are lists, for
 	// which region=NO,SE and region=NO&region=SE mean the same; nil treats
@@ -53,7 +70,7 @@ type Config struct {
 
 // DefaultConfig returns the defaults: everything on, 64 MiB in process, one
 // hour in the tiers, 50 ms per Redis call, five minutes for clients,
-// compression from 1 KiB.
+// compression from 1 KiB, entries up to 512 KiB, 8 MiB per memo.
 func DefaultConfig() Config {
 	return Config{
 		Enabled:       true,
@@ -64,6 +81,8 @@ func DefaultConfig() Config {
 		RedisPrefix:   "krimstat:http:",
 		MaxAge:        300 * time.Second,
 		CompressMin:   1024,
+		MaxEntryBytes: 512 << 10,
+		MemoBytes:     8 << 20,
 	}
 }
 
@@ -80,6 +99,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("httpcache: max age %s: must not be negative", c.MaxAge)
 	case c.CompressMin < 0:
 		return fmt.Errorf("httpcache: compression threshold %d: must not be negative", c.CompressMin)
+	case c.MaxEntryBytes <= 0:
+		return fmt.Errorf("httpcache: max entry size %d: must be positive", c.MaxEntryBytes)
+	case c.MemoBytes <= 0:
+		return fmt.Errorf("httpcache: memo size %d: must be positive", c.MemoBytes)
 	}
 	return nil
 }
@@ -136,8 +159,9 @@ type middleware struct {
 
 	// keys memoises the cache key and ETag of a request by what they are
 	// computed from (release, path, raw query, Accept, gzip), so a repeated
-	// request skips parsing, canonicalising and hashing. It is bounded, and
-	// a miss only costs the computation it saves.
+	// request skips parsing, canonicalising and hashing. It holds only
+	// requests whose response was served from or stored in a tier, is
+	// bounded by bytes, and a miss only costs the computation it saves.
 	keys *otter.Cache[string, requestKey]
 	// heads memoises decoded entry heads by cache key; see head.
 	heads *otter.Cache[string, *head]
@@ -148,8 +172,9 @@ type requestKey struct {
 	key, etag string
 }
 
-// keyMemoSize bounds the key memo: distinct request lines remembered.
-const keyMemoSize = 10000
+// memoOverhead approximates the bytes an entry costs a memo beyond its
+// strings (map slot, pointers, headers of the strings and slices).
+const memoOverhead = 128
 
 // stamp is a release time with its Last-Modified value, formatted once.
 type stamp struct {
@@ -188,10 +213,18 @@ func New(cfg Config, tier *cache.Tiered, release ReleaseFunc, logger *slog.Logge
 		lists := slices.Clone(cfg.ListParams)
 		m.isList = func(name string) bool { return slices.Contains(lists, name) }
 	}
-	if memo, err := otter.New(&otter.Options[string, requestKey]{MaximumSize: keyMemoSize}); err == nil {
+	if memo, err := otter.New(&otter.Options[string, requestKey]{
+		MaximumWeight: uint64(cfg.MemoBytes),
+		Weigher: func(memo string, rk requestKey) uint32 {
+			return uint32(min(len(memo)+len(rk.key)+len(rk.etag)+memoOverhead, math.MaxUint32))
+		},
+	}); err == nil {
 		m.keys = memo
 	}
-	if memo, err := otter.New(&otter.Options[string, *head]{MaximumSize: keyMemoSize}); err == nil {
+	if memo, err := otter.New(&otter.Options[string, *head]{
+		MaximumWeight: uint64(cfg.MemoBytes),
+		Weigher:       func(key string, hd *head) uint32 { return uint32(min(len(key)+hd.weight(), math.MaxUint32)) },
+	}); err == nil {
 		m.heads = memo
 	}
 	return m.serve
@@ -211,7 +244,7 @@ func (m *middleware) serve(c *gin.Context) {
 		return
 	}
 	gz := AcceptsGzip(r.Header.Get("Accept-Encoding"))
-	rk, ok := m.requestKey(r, releaseID, gz)
+	rk, memo, ok := m.requestKey(c, releaseID, gz)
 	if !ok {
 		c.Next()
 		return
@@ -232,7 +265,11 @@ func (m *middleware) serve(c *gin.Context) {
 		if captured.status != http.StatusOK || noStore(captured.header) {
 			return nil, errUncacheable
 		}
-		return m.entryOf(captured, gz).encode(), nil
+		val := m.entryOf(captured, gz).encode()
+		if len(val) > m.cfg.MaxEntryBytes {
+			return nil, errUncacheable
+		}
+		return val, nil
 	})
 	if err != nil {
 		if captured != nil {
@@ -249,6 +286,9 @@ func (m *middleware) serve(c *gin.Context) {
 		m.logger.ErrorContext(ctx, "response cache entry unreadable", "key", key, "err", err)
 		c.Next()
 		return
+	}
+	if memo != "" {
+		m.keys.Set(memo, rk)
 	}
 
 	xcache := Miss
@@ -276,7 +316,7 @@ func (m *middleware) serve(c *gin.Context) {
 	if r.Method == http.MethodHead {
 		c.Writer.WriteHeaderNow()
 	} else {
-		_, _ = c.Writer.Write(body)
+		writeBody(c, body)
 	}
 	c.Abort()
 }
@@ -289,6 +329,18 @@ type head struct {
 	values        [][]string
 	contentLength []string
 	off, size     int
+}
+
+// weight approximates the bytes a head holds, for the memo's bound.
+func (hd *head) weight() int {
+	n := memoOverhead
+	for i, name := range hd.names {
+		n += len(name) + 32
+		for _, v := range hd.values[i] {
+			n += len(v) + 16
+		}
+	}
+	return n
 }
 
 // head returns the decoded head of the entry val stored under key and its
@@ -326,9 +378,13 @@ func (m *middleware) head(key string, val []byte) (*head, []byte, error) {
 }
 
 // requestKey returns the request's cache key and ETag, from the memo when
-// the same request was seen before. It returns false for a request that is
-// not to be cached (a malformed query, an unknown format).
-func (m *middleware) requestKey(r *http.Request, releaseID string, gz bool) (requestKey, bool) {
+// the same request was seen before. When it was not, it also returns the
+// memo key to remember it under once the response is known to be shared
+// (a response that is an error is never remembered). It returns false for
+// a request that is not to be cached (a malformed query, an unknown
+// format).
+func (m *middleware) requestKey(c *gin.Context, releaseID string, gz bool) (requestKey, string, bool) {
+	r := c.Request
 	accept := r.Header.Get("Accept")
 	var memo string
 	if m.keys != nil {
@@ -338,23 +394,28 @@ func (m *middleware) requestKey(r *http.Request, releaseID string, gz bool) (req
 		}
 		memo = releaseID + "\x00" + r.URL.EscapedPath() + "\x00" + r.URL.RawQuery + "\x00" + accept + "\x00" + enc
 		if rk, ok := m.keys.GetIfPresent(memo); ok {
-			return rk, true
+			return rk, "", true
 		}
 	}
-	query, err := url.ParseQuery(r.URL.RawQuery)
-	if err != nil {
-		return requestKey{}, false
+	var canonical, format string
+	if m.cfg.RequestKey != nil {
+		var ok bool
+		if canonical, format, ok = m.cfg.RequestKey(r, c.FullPath(), releaseID); !ok {
+			return requestKey{}, "", false
+		}
+	} else {
+		query, err := url.ParseQuery(r.URL.RawQuery)
+		if err != nil {
+			return requestKey{}, "", false
+		}
+		var ok bool
+		if format, ok = Negotiate(query, accept); !ok {
+			return requestKey{}, "", false
+		}
+		canonical = CanonicalQuery(query, m.isList)
 	}
-	format, ok := Negotiate(query, accept)
-	if !ok {
-		return requestKey{}, false
-	}
-	key := Key(m.cfg.Revision, releaseID, r.URL.EscapedPath(), CanonicalQuery(query, m.isList), format, gz)
-	rk := requestKey{key: key, etag: ETag(key)}
-	if m.keys != nil {
-		m.keys.Set(memo, rk)
-	}
-	return rk, true
+	key := Key(m.cfg.Revision, releaseID, r.URL.EscapedPath(), canonical, format, gz)
+	return requestKey{key: key, etag: ETag(key)}, memo, true
 }
 
 // run runs the rest of the chain into a capture, restoring the real writer
@@ -410,7 +471,7 @@ func (m *middleware) replay(c *gin.Context, w *capture) {
 	if c.Request.Method == http.MethodHead || !w.written {
 		c.Writer.WriteHeaderNow()
 	} else {
-		_, _ = c.Writer.Write(w.body.Bytes())
+		writeBody(c, w.body.Bytes())
 	}
 	c.Abort()
 }
@@ -461,4 +522,22 @@ func noStore(h http.Header) bool {
 		}
 	}
 	return false
+}
+
+// Write deadlines of a response body: a grace period plus the time the
+// body takes at minReadRate, at most maxWriteTime.
+const (
+	writeGrace   = 5 * time.Second
+	minReadRate  = 32 << 10 // bytes per second
+	maxWriteTime = 30 * time.Second
+)
+
+// writeBody writes a response body under a deadline that grows with its
+// size, so a client that does not read holds the connection, and the body
+// it pins, for seconds rather than the server's whole write timeout. A
+// writer that cannot take deadlines (a test recorder) writes without one.
+func writeBody(c *gin.Context, body []byte) {
+	d := min(writeGrace+time.Duration(len(body))*time.Second/minReadRate, maxWriteTime)
+	_ = http.NewResponseController(c.Writer).SetWriteDeadline(time.Now().Add(d))
+	_, _ = c.Writer.Write(body)
 }

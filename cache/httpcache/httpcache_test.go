@@ -464,3 +464,51 @@ func TestReleaseErrorBypasses(t *testing.T) {
 		t.Errorf("handler calls: got %d, want 2", got)
 	}
 }
+
+// TestMaxEntryBytes serves a response larger than the entry bound without
+// storing it: every request computes it again, and the tiers stay small.
+func TestMaxEntryBytes(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxEntryBytes = 512 // the observations body is larger, the small one fits
+	a := newApp(t, cfg, mustTier(t, cfg), nil)
+	for range 2 {
+		if w := a.do(t, http.MethodGet, "/v1/observations"); w.Code != http.StatusOK || w.Body.String() != observations || w.Header().Get("X-Cache") == httpcache.HitLocal {
+			t.Fatalf("large body: got %d %s, want it computed and whole", w.Code, w.Header().Get("X-Cache"))
+		}
+	}
+	a.do(t, http.MethodGet, "/v1/small")
+	if w := a.do(t, http.MethodGet, "/v1/small"); w.Header().Get("X-Cache") != httpcache.HitLocal {
+		t.Errorf("small body: X-Cache got %s, want %s", w.Header().Get("X-Cache"), httpcache.HitLocal)
+	}
+	if got := a.calls.Load(); got != 3 {
+		t.Errorf("computations: got %d, want 3 (the large body twice, the small once)", got)
+	}
+}
+
+// TestRequestKey keys requests by what the configured function says they
+// mean, and leaves uncached what it refuses.
+func TestRequestKey(t *testing.T) {
+	cfg := testConfig()
+	cfg.RequestKey = func(r *http.Request, pattern, release string) (string, string, bool) {
+		if pattern != "/v1/observations" || release != "2024-01" {
+			t.Errorf("RequestKey got pattern %q release %q", pattern, release)
+		}
+		q := r.URL.Query().Get("q")
+		// Case does not matter to this route; "bad" is refused.
+		return strings.ToLower(q), "json", q != "bad"
+	}
+	a := newApp(t, cfg, mustTier(t, cfg), nil)
+	tests := []struct {
+		target, wantCache string
+	}{
+		{"/v1/observations?q=abc", httpcache.Miss},
+		{"/v1/observations?q=ABC", httpcache.HitLocal},
+		{"/v1/observations?q=bad", ""},
+		{"/v1/observations?q=bad", ""},
+	}
+	for _, tt := range tests {
+		if got := a.do(t, http.MethodGet, tt.target).Header().Get("X-Cache"); got != tt.wantCache {
+			t.Errorf("%s: X-Cache got %q, want %q", tt.target, got, tt.wantCache)
+		}
+	}
+}

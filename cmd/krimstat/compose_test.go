@@ -36,18 +36,19 @@ func TestComposeFile(t *testing.T) {
 	if err := yaml.Unmarshal(b, &c); err != nil {
 		t.Fatalf("parse: %v", err)
 	}
-	for _, name := range []string{"api", "postgres", "redis", "migrate", "load"} {
+	for _, name := range []string{"api", "postgres", "redis", "redis-ratelimit", "migrate", "load"} {
 		if _, ok := c.Services[name]; !ok {
 			t.Fatalf("service %s is missing", name)
 		}
 	}
-	for _, name := range []string{"api", "postgres", "redis"} {
+	for _, name := range []string{"api", "postgres", "redis", "redis-ratelimit"} {
 		if hc := c.Services[name].Healthcheck; hc == nil || len(hc.Test) == 0 {
 			t.Errorf("service %s: no healthcheck", name)
 		}
 	}
 	api := c.Services["api"]
-	for dep, want := range map[string]string{"postgres": "service_healthy", "redis": "service_healthy", "load": "service_completed_successfully"} {
+	for dep, want := range map[string]string{"postgres": "service_healthy", "redis": "service_healthy",
+		"redis-ratelimit": "service_healthy", "load": "service_completed_successfully"} {
 		if got := api.DependsOn[dep].Condition; got != want {
 			t.Errorf("api depends_on %s: got %q, want %q", dep, got, want)
 		}
@@ -74,8 +75,18 @@ func TestComposeFile(t *testing.T) {
 			t.Errorf("service %s: DATABASE_URL %q", name, s.Environment["DATABASE_URL"])
 		}
 	}
-	if !strings.HasPrefix(api.Environment["REDIS_URL"], "redis://") {
-		t.Errorf("api: REDIS_URL %q", api.Environment["REDIS_URL"])
+	for _, v := range []string{"REDIS_URL", "KRIMSTAT_RATELIMIT_REDIS_URL"} {
+		if !strings.HasPrefix(api.Environment[v], "redis://") {
+			t.Errorf("api: %s %q", v, api.Environment[v])
+		}
+	}
+	// A Redis without maxmemory grows without bound, and one that does not
+	// evict refuses writes when full (see README, Redis memory).
+	for _, name := range []string{"redis", "redis-ratelimit"} {
+		cmd := strings.Join(c.Services[name].Command, " ")
+		if !strings.Contains(cmd, "--maxmemory ") || !strings.Contains(cmd, "--maxmemory-policy allkeys-lru") {
+			t.Errorf("service %s: command %q, want --maxmemory and --maxmemory-policy allkeys-lru", name, cmd)
+		}
 	}
 }
 

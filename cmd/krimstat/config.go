@@ -3,7 +3,8 @@ package main
 import (
 	"fmt"
 	"log/slog"
-	"runtime/debug"
+	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +26,28 @@ type config struct {
 	Cache           httpcache.Config
 	RateLimit       ratelimit.Config
 	RateLimitOn     bool
+	// MissBudget limits, per client, the requests the cache cannot answer
+	// (on when RateLimitOn).
+	MissBudget ratelimit.Config
+	// Gate caps the requests in flight, per client and in all.
+	Gate ratelimit.GateConfig
+
+	// RateLimitRedisURL is the Redis the rate limiter shares its counts
+	// through: REDIS_URL unless set apart, so that a cache filling its Redis
+	// cannot take the limits down with it.
+	RateLimitRedisURL string
+	// PGStatementTimeout bounds every statement on the PostgreSQL pool;
+	// zero leaves the server's setting.
+	PGStatementTimeout time.Duration
+	// MaxConnsPerClient and MaxConns cap the open connections of one client
+	// address and of all clients; zero is no cap.
+	MaxConnsPerClient int
+	MaxConns          int
+	// MetricsAddr is where /metrics is served, apart from the API; empty
+	// serves no metrics.
+	MetricsAddr string
+	// RevisionSource says where Cache.Revision came from (see buildRevision).
+	RevisionSource string
 }
 
 // loadConfig reads the environment. A malformed value is an error at start,
@@ -38,13 +61,27 @@ func loadConfig(getenv func(string) string) (config, error) {
 		ShutdownTimeout: 15 * time.Second,
 		RequestTimeout:  30 * time.Second,
 		Cache:           httpcache.DefaultConfig(),
+
+		RateLimitRedisURL:  getenv("REDIS_URL"),
+		PGStatementTimeout: 5 * time.Second,
+		MaxConnsPerClient:  64,
+		MaxConns:           4096,
+		MetricsAddr:        getenv("KRIMSTAT_METRICS_ADDR"),
+		MissBudget: ratelimit.Config{
+			Name: "misses", What: "uncached requests", Prefix: "krimstat:misses:",
+			Rate: 60, Period: time.Minute, Burst: 30,
+		},
+		Gate: ratelimit.GateConfig{PerClient: ratelimit.DefaultGatePerClient, Total: ratelimit.DefaultGateTotal},
 	}
 	// Only these parameters take comma-separated lists; the cache splits
 	// them so that region=NO,SE and region=NO&region=SE share an entry.
 	c.Cache.ListParams = handlers.ListParams()
 	// A new binary may render the same data differently: the revision is
 	// part of every cache key and ETag.
-	c.Cache.Revision = buildRevision()
+	c.Cache.Revision, c.RevisionSource = buildRevision()
+	if v := getenv("KRIMSTAT_RATELIMIT_REDIS_URL"); v != "" {
+		c.RateLimitRedisURL = v
+	}
 	if v := getenv("KRIMSTAT_ADDR"); v != "" {
 		c.Addr = v
 	}
@@ -62,6 +99,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		{"KRIMSTAT_CACHE_TTL", &c.Cache.TTL},
 		{"KRIMSTAT_REDIS_TIMEOUT", &c.Cache.RedisTimeout},
 		{"KRIMSTAT_MAX_AGE", &c.Cache.MaxAge},
+		{"KRIMSTAT_PG_STATEMENT_TIMEOUT", &c.PGStatementTimeout},
 	}
 	for _, d := range durations {
 		if err := parseDuration(getenv, d.name, d.dst); err != nil {
@@ -84,6 +122,32 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return c, err
 	}
 	c.Cache.LocalMaxBytes = mb << 20
+	kb := int64(c.Cache.MaxEntryBytes >> 10)
+	if err := parseInt(getenv, "KRIMSTAT_CACHE_MAX_ENTRY_KB", &kb); err != nil {
+		return c, err
+	}
+	c.Cache.MaxEntryBytes = int(kb << 10)
+	for _, n := range []struct {
+		name string
+		dst  *int
+	}{
+		{"KRIMSTAT_MAX_CONNS_PER_CLIENT", &c.MaxConnsPerClient},
+		{"KRIMSTAT_MAX_CONNS", &c.MaxConns},
+		{"KRIMSTAT_INFLIGHT_PER_CLIENT", &c.Gate.PerClient},
+		{"KRIMSTAT_INFLIGHT", &c.Gate.Total},
+		{"KRIMSTAT_MISS_BURST", &c.MissBudget.Burst},
+	} {
+		v := int64(*n.dst)
+		if err := parseInt(getenv, n.name, &v); err != nil {
+			return c, err
+		}
+		*n.dst = int(v)
+	}
+	// Port 0 picks a free port for each listener, so only a fixed port can
+	// clash.
+	if _, port, _ := net.SplitHostPort(c.MetricsAddr); c.MetricsAddr == c.Addr && port != "0" {
+		return c, fmt.Errorf("KRIMSTAT_METRICS_ADDR=%q: want an address apart from KRIMSTAT_ADDR", c.MetricsAddr)
+	}
 	if err := c.Cache.Validate(); err != nil {
 		return c, fmt.Errorf("cache configuration: %w", err)
 	}
@@ -115,25 +179,24 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if err := c.RateLimit.Validate(); err != nil {
 		return c, err
 	}
-	return c, nil
-}
-
-// representationVersion is bumped by hand whenever a change alters the bytes
-// of a response for unchanged data, so that cached entries and ETags of the
-// old representation are not served by the new binary.
-const representationVersion = "r1"
-
-// buildRevision identifies the binary's output: the representation version
-// plus the VCS revision when the build recorded one.
-func buildRevision() string {
-	if info, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range info.Settings {
-			if s.Key == "vcs.revision" {
-				return representationVersion + "-" + s.Value
-			}
+	if v := getenv("KRIMSTAT_MISS_RATE"); v != "" {
+		n, per, err := ratelimit.ParseRate(v)
+		if err != nil {
+			return c, fmt.Errorf("KRIMSTAT_MISS_RATE=%q: %w", v, err)
 		}
+		c.MissBudget.Rate, c.MissBudget.Period = n, per
 	}
-	return representationVersion
+	// Clients are told apart the same way by every layer.
+	c.MissBudget.TrustedProxies, c.MissBudget.IPv6PrefixLen = c.RateLimit.TrustedProxies, c.RateLimit.IPv6PrefixLen
+	c.MissBudget.RedisTimeout = c.RateLimit.RedisTimeout
+	c.Gate.TrustedProxies, c.Gate.IPv6PrefixLen = c.RateLimit.TrustedProxies, c.RateLimit.IPv6PrefixLen
+	if err := c.MissBudget.Validate(); err != nil {
+		return c, fmt.Errorf("miss budget: %w", err)
+	}
+	if c.Gate.PerClient <= 0 || c.Gate.Total <= 0 {
+		return c, fmt.Errorf("KRIMSTAT_INFLIGHT_PER_CLIENT and KRIMSTAT_INFLIGHT: want positive numbers")
+	}
+	return c, nil
 }
 
 func parseDuration(getenv func(string) string, name string, dst *time.Duration) error {
@@ -176,22 +239,90 @@ func parseInt(getenv func(string) string, name string, dst *int64) error {
 	return nil
 }
 
-// masked hides the password of a connection URL for logging.
-func masked(url string) string {
-	if url == "" {
+// masked returns a connection URL (postgres://, redis://) or a PostgreSQL
+// key=value string fit for the log: the password of the user part and the
+// value of every parameter whose name speaks of a secret (password=,
+// sslpassword=, token=, ...) are replaced by "xxxxx". A URL that does not
+// parse is hidden whole, since where its password is cannot be told.
+func masked(s string) string {
+	if s == "" {
 		return ""
 	}
-	scheme, rest, ok := strings.Cut(url, "://")
-	if !ok {
-		return "***"
+	if !strings.Contains(s, "://") {
+		return maskKeywords(s)
 	}
-	at := strings.LastIndex(rest, "@")
-	if at < 0 {
-		return url
+	u, err := url.Parse(s)
+	if err != nil {
+		return "xxxxx"
 	}
-	user, _, hasPassword := strings.Cut(rest[:at], ":")
-	if !hasPassword {
-		return url
+	if u.RawQuery != "" {
+		params := strings.Split(u.RawQuery, "&")
+		for i, p := range params {
+			k, _, _ := strings.Cut(p, "=")
+			if name, err := url.QueryUnescape(k); err != nil || secretName(name) {
+				params[i] = k + "=xxxxx"
+			}
+		}
+		u.RawQuery = strings.Join(params, "&")
 	}
-	return scheme + "://" + user + ":***@" + rest[at+1:]
+	return u.Redacted()
+}
+
+// maskKeywords hides the secret values of a key=value connection string,
+// whose values may be quoted ('a b', with \' and \\ escapes).
+func maskKeywords(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		// Copy up to the next '=' and the key before it.
+		eq := strings.IndexByte(s[i:], '=')
+		if eq < 0 {
+			b.WriteString(s[i:])
+			break
+		}
+		key := strings.TrimSpace(s[i : i+eq])
+		b.WriteString(s[i : i+eq+1])
+		i += eq + 1
+		for i < len(s) && isSpace(s[i]) {
+			b.WriteByte(s[i])
+			i++
+		}
+		// The value runs to an unescaped closing quote, or to an
+		// unescaped space.
+		start := i
+		if i < len(s) && s[i] == '\'' {
+			for i++; i < len(s) && s[i] != '\''; i++ {
+				if s[i] == '\\' {
+					i++
+				}
+			}
+			i = min(i+1, len(s))
+		} else {
+			for ; i < len(s) && !isSpace(s[i]); i++ {
+				if s[i] == '\\' {
+					i++
+				}
+			}
+			i = min(i, len(s))
+		}
+		if secretName(key) {
+			b.WriteString("xxxxx")
+		} else {
+			b.WriteString(s[start:i])
+		}
+	}
+	return b.String()
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// secretName reports whether a connection parameter's name says that its
+// value is a secret.
+func secretName(name string) bool {
+	name = strings.ToLower(name)
+	for _, w := range []string{"pass", "secret", "token", "key", "auth"} {
+		if strings.Contains(name, w) {
+			return true
+		}
+	}
+	return false
 }

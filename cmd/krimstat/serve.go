@@ -48,7 +48,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	log.Info("starting", "addr", cfg.Addr, "database_url", masked(cfg.DatabaseURL), "redis_url", masked(cfg.RedisURL),
-		"data", *dataFile, "log_level", cfg.LogLevel.String())
+		"data", *dataFile, "log_level", cfg.LogLevel.String(), "revision", cfg.Cache.Revision, "revision_source", cfg.RevisionSource)
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -64,35 +64,36 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log.Info("store ready", "release", rel.ID)
 
-	// The response cache: in process, plus Redis when REDIS_URL is set. An
-	// unreachable Redis is logged and the service starts anyway.
-	var rdb *redis.Client
-	if cfg.RedisURL != "" {
-		opt, err := cache.RedisOptions(cfg.RedisURL, cfg.Cache.RedisTimeout)
-		if err != nil {
-			return fmt.Errorf("serve: REDIS_URL: %w", err)
-		}
-		rdb = redis.NewClient(opt)
-		defer rdb.Close()
-		pctx, cancel := context.WithTimeout(ctx, time.Second)
-		if err := rdb.Ping(pctx).Err(); err != nil {
-			log.Warn("redis unreachable at start; serving from the local cache until it answers", "err", err)
-		}
-		cancel()
-	}
 	var checks []handlers.Check
 	if p, ok := st.(interface{ Ping(context.Context) error }); ok {
 		checks = append(checks, handlers.Check{Name: "postgres", Check: p.Ping})
 	}
-	if rdb != nil {
-		checks = append(checks, handlers.Check{Name: "redis", Check: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }})
+
+	// The response cache: in process, plus Redis when REDIS_URL is set. An
+	// unreachable Redis is logged and the service starts anyway. Readiness
+	// asks the watch on its client, which also reports a Redis that answers
+	// but refuses writes because it is full.
+	var rdb *redis.Client
+	var cacheWatch *cache.WriteWatch
+	if cfg.RedisURL != "" {
+		rdb, cacheWatch, err = openRedis(ctx, cfg.RedisURL, cfg.Cache.RedisTimeout, "cache", log)
+		if err != nil {
+			return fmt.Errorf("serve: REDIS_URL: %w", err)
+		}
+		defer rdb.Close()
+		checks = append(checks, handlers.Check{Name: "redis", Check: cacheWatch.Healthy})
 	}
 	tier, err := httpcache.NewTiered(cfg.Cache, rdb, log)
 	if err != nil {
 		return fmt.Errorf("serve: cache: %w", err)
 	}
 	defer tier.Close()
+	// The handlers say what a request means, so the cache keys every
+	// spelling of one request alike and refuses to key what they refuse.
+	h := handlers.New(st, log, openapi.JSON)
+	cfg.Cache.RequestKey = h.CacheKey
 	opts := handlers.Options{
+		Gate:           ratelimit.NewGate(cfg.Gate).Middleware(),
 		Cache:          httpcache.New(cfg.Cache, tier, releaseFunc(st), log),
 		RequestTimeout: cfg.RequestTimeout,
 		Checks:         checks,
@@ -100,62 +101,175 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	log.Info("cache", "enabled", cfg.Cache.Enabled, "local", cfg.Cache.LocalEnabled, "local_mb", cfg.Cache.LocalMaxBytes>>20,
 		"redis", rdb != nil, "ttl", cfg.Cache.TTL.String(), "max_age", cfg.Cache.MaxAge.String())
 
+	// The rate limiter shares its counts through REDIS_URL, or through a
+	// Redis of its own, which a cache filling its Redis cannot make refuse
+	// writes (the limiter would then fall back to per-process limits).
 	var rl *ratelimit.Limiter
+	var rlWatch *cache.WriteWatch
 	if cfg.RateLimitOn {
-		rl = ratelimit.New(cfg.RateLimit, rdb, log)
+		rlClient := rdb
+		if cfg.RateLimitRedisURL != "" && cfg.RateLimitRedisURL != cfg.RedisURL {
+			rlClient, rlWatch, err = openRedis(ctx, cfg.RateLimitRedisURL, cfg.RateLimit.WithDefaults().RedisTimeout, "ratelimit", log)
+			if err != nil {
+				return fmt.Errorf("serve: KRIMSTAT_RATELIMIT_REDIS_URL: %w", err)
+			}
+			defer rlClient.Close()
+			opts.Checks = append(opts.Checks, handlers.Check{Name: "redis_ratelimit", Check: rlWatch.Healthy})
+		}
+		rl = ratelimit.New(cfg.RateLimit, rlClient, log)
 		defer rl.Close()
 		opts.RateLimit = rl.Middleware()
+		// Uncached requests cost far more than cached ones: each client has
+		// a budget of them, on top of its request limit.
+		misses := ratelimit.New(cfg.MissBudget, rlClient, log)
+		defer misses.Close()
+		opts.MissBudget = misses.Middleware()
+		// The defaults New applied, so that the log shows the limits in force.
+		eff := cfg.RateLimit.WithDefaults()
+		log.Info("rate limit", "enabled", true, "rate", eff.Rate, "period", eff.Period.String(), "burst", eff.Burst,
+			"trusted_proxies", len(eff.TrustedProxies), "shared", rlClient != nil, "redis_url", masked(cfg.RateLimitRedisURL),
+			"miss_rate", cfg.MissBudget.Rate, "miss_period", cfg.MissBudget.Period.String(), "miss_burst", cfg.MissBudget.Burst,
+			"inflight_per_client", cfg.Gate.PerClient, "inflight", cfg.Gate.Total)
+	} else {
+		log.Info("rate limit", "enabled", false)
 	}
-	log.Info("rate limit", "enabled", cfg.RateLimitOn, "rate", cfg.RateLimit.Rate, "period", cfg.RateLimit.Period.String(),
-		"burst", cfg.RateLimit.Burst, "trusted_proxies", len(cfg.RateLimit.TrustedProxies), "shared", rdb != nil)
 
-	m, err := newMetrics(st, tier, rl)
-	if err != nil {
-		return fmt.Errorf("serve: metrics: %w", err)
-	}
-	opts.Metrics, opts.MetricsHandler = m.Middleware(), m.Handler()
-
-	h := handlers.New(st, log, openapi.JSON)
-	srv := &http.Server{
-		Addr:              cfg.Addr,
-		Handler:           h.Routes(opts),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      cfg.RequestTimeout + 5*time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return ctx },
-	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	log.Info("listening", "addr", ln.Addr().String())
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	lim := newLimitListener(ln, cfg.MaxConnsPerClient, cfg.MaxConns, cfg.RateLimit.WithDefaults().IPv6PrefixLen, log)
+	defer lim.Close()
 
+	// Each server with its listener: the API, and /metrics when asked for.
+	type served struct {
+		srv *http.Server
+		ln  net.Listener
+	}
+	var metricsServed []served
+
+	// /metrics is served on its own address only, never on the public one:
+	// it tells anyone how the service is doing and what it costs.
+	if cfg.MetricsAddr != "" {
+		m, err := newMetrics(st, tier, rl, lim, cacheWatch, rlWatch)
+		if err != nil {
+			return fmt.Errorf("serve: metrics: %w", err)
+		}
+		opts.Metrics = m.Middleware()
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", m.Handler())
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("serve: KRIMSTAT_METRICS_ADDR: %w", err)
+		}
+		defer mln.Close()
+		metricsServed = append(metricsServed, served{&http.Server{
+			Handler:           mux,
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       10 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			IdleTimeout:       30 * time.Second,
+			MaxHeaderBytes:    8 << 10,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		}, mln})
+		log.Info("metrics listening", "addr", mln.Addr().String())
+	}
+
+	srv := &http.Server{
+		Handler:           h.Routes(opts),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      cfg.RequestTimeout + 5*time.Second,
+		// Short, so that idle keep-alive connections do not hold the
+		// per-client and total connection slots for long.
+		IdleTimeout:    30 * time.Second,
+		MaxHeaderBytes: 16 << 10,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:    func(net.Listener) context.Context { return ctx },
+	}
+	all := append([]served{{srv, lim}}, metricsServed...)
+	log.Info("listening", "addr", ln.Addr().String(), "max_conns_per_client", cfg.MaxConnsPerClient, "max_conns", cfg.MaxConns)
+	errc := make(chan error, len(all))
+	for _, s := range all {
+		go func() { errc <- s.srv.Serve(s.ln) }()
+	}
+
+	var serveErr error
 	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
+	case serveErr = <-errc:
 	case <-ctx.Done():
 	}
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("serve: shutdown: %w", err)
+	var errs []error
+	for _, s := range all {
+		if err := s.srv.Shutdown(sctx); err != nil {
+			errs = append(errs, fmt.Errorf("serve: shutdown: %w", err))
+		}
 	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", err)
+	// Every Serve returns once its server is shut down; one that failed
+	// already has.
+	running := len(all)
+	if serveErr != nil {
+		running--
+	}
+	for range running {
+		if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, fmt.Errorf("serve: %w", err))
+		}
+	}
+	if serveErr != nil {
+		errs = append([]error{fmt.Errorf("serve: %w", serveErr)}, errs...)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
 	}
 	log.Info("stopped")
 	return nil
 }
 
+// openRedis returns a client on the Redis at url with a WriteWatch on it, for
+// the named use (cache or ratelimit). It pings the server and reads its
+// memory settings, warning when a full Redis would refuse writes or when it
+// has no bound; neither an unreachable Redis nor one that refuses CONFIG is
+// an error, since the service runs without. A malformed url is.
+func openRedis(ctx context.Context, url string, timeout time.Duration, use string, log *slog.Logger) (*redis.Client, *cache.WriteWatch, error) {
+	opt, err := cache.RedisOptions(url, timeout)
+	if err != nil {
+		return nil, nil, err
+	}
+	client := redis.NewClient(opt)
+	// A refused write is remembered for ten seconds: long enough for
+	// readiness, polled every few seconds, to see it.
+	watch := cache.WatchWrites(client, 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	log = log.With("redis", use)
+	if err := client.Ping(ctx).Err(); err != nil {
+		log.Warn("redis unreachable at start; going on without it until it answers", "err", err)
+		return client, watch, nil
+	}
+	mem, err := cache.ReadRedisMemory(ctx, client)
+	if err != nil {
+		log.Info("redis memory settings unknown (CONFIG GET refused); see README on maxmemory", "err", err)
+		return client, watch, nil
+	}
+	warnings := mem.Warnings()
+	for _, w := range warnings {
+		log.Warn("redis "+w, "maxmemory", mem.MaxBytes, "maxmemory_policy", mem.Policy)
+	}
+	if len(warnings) == 0 {
+		log.Info("redis memory", "maxmemory", mem.MaxBytes, "maxmemory_policy", mem.Policy)
+	}
+	return client, watch, nil
+}
+
 // newMetrics builds the metrics registry and registers the callbacks that
-// read the cache, rate-limit and store counters at scrape time.
-func newMetrics(st store.Store, tier *cache.Tiered, rl *ratelimit.Limiter) (*metrics.Metrics, error) {
+// read the cache, rate-limit, connection and store counters at scrape time.
+// rl and the watches may be nil.
+func newMetrics(st store.Store, tier *cache.Tiered, rl *ratelimit.Limiter, lim *limitListener,
+	cacheWatch, rlWatch *cache.WriteWatch) (*metrics.Metrics, error) {
 	m := metrics.New()
 	regs := []error{
 		m.ReleaseInfo(func() string {
@@ -189,6 +303,23 @@ func newMetrics(st store.Store, tier *cache.Tiered, rl *ratelimit.Limiter) (*met
 			m.CounterFunc("krimstat_redis_errors_total", "Failed Redis calls, timeouts included.", prometheus.Labels{"component": "ratelimit"},
 				func() float64 { return float64(rl.Stats().RedisErrors) }),
 		)
+	}
+	regs = append(regs,
+		m.GaugeFunc("krimstat_connections_open", "Connections open on the API listener.", nil,
+			func() float64 { return float64(lim.Open()) }),
+		m.Snapshot("krimstat_connections_refused_total", "Connections closed at accept, by the cap they were over.", metrics.Counter, "cap", func() map[string]float64 {
+			return map[string]float64{"client": float64(lim.refusedClient.Load()), "total": float64(lim.refusedTotal.Load())}
+		}),
+	)
+	for _, w := range []struct {
+		component string
+		watch     *cache.WriteWatch
+	}{{"cache", cacheWatch}, {"ratelimit", rlWatch}} {
+		if w.watch != nil {
+			regs = append(regs, m.CounterFunc("krimstat_redis_refused_writes_total",
+				"Redis commands refused as writes (out of memory under noeviction, read-only).",
+				prometheus.Labels{"component": w.component}, func() float64 { return float64(w.watch.Refused()) }))
+		}
 	}
 	if pg, ok := st.(interface{ Failures() uint64 }); ok {
 		regs = append(regs, m.CounterFunc("krimstat_postgres_errors_total", "Failed PostgreSQL calls.", nil,
@@ -231,7 +362,8 @@ func openStore(ctx context.Context, cfg config, dataPath string, log *slog.Logge
 		if dataPath != "" {
 			return nil, nil, errors.New("serve: give either DATABASE_URL or -data, not both")
 		}
-		pg, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.WithLogger(log))
+		pg, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.WithLogger(log),
+			postgres.WithStatementTimeout(cfg.PGStatementTimeout))
 		if err != nil {
 			return nil, nil, fmt.Errorf("serve: %w", err)
 		}
@@ -242,7 +374,7 @@ func openStore(ctx context.Context, cfg config, dataPath string, log *slog.Logge
 		// Replicas learn of a new current release through NOTIFY; the
 		// response cache keys change with the release id.
 		go pg.WatchReleases(ctx, func(id string) { log.Info("current release changed", "release", id) })
-		log.Info("store", "kind", "postgres")
+		log.Info("store", "kind", "postgres", "statement_timeout", cfg.PGStatementTimeout.String())
 		return pg, pg.Close, nil
 	}
 	files, err := releaseFiles(dataPath)

@@ -167,8 +167,9 @@ func (s *Store) Regions(ctx context.Context, rel string, f store.RegionFilter) (
 		return nil, err
 	}
 	out := []store.Region{}
+	m := f.Matcher()
 	for _, g := range r.ds.Regions {
-		if f.Match(g) {
+		if m.Match(g) {
 			out = append(out, g)
 		}
 	}
@@ -234,9 +235,10 @@ func (s *Store) Observations(ctx context.Context, rel string, f store.Observatio
 		}
 	}
 	page := store.ObservationPage{Observations: []store.Observation{}}
+	m := f.Matcher()
 	for _, i := range r.candidates(f) {
 		o := r.ds.Observations[i]
-		if !f.Match(o) {
+		if !m.Match(o) {
 			continue
 		}
 		page.Total++
@@ -254,8 +256,10 @@ func (s *Store) Observations(ctx context.Context, rel string, f store.Observatio
 	return page, nil
 }
 
-// candidates returns, in ascending order, the positions of the observations
-// that can match f: those of the filter field with the fewest, or all.
+// candidates returns, in ascending order and once each, the positions of
+// the observations that can match f: those of the filter field with the
+// fewest, or all. A value named twice is looked up once, so that a repeated
+// value can neither repeat an observation nor multiply the work.
 func (r *release) candidates(f store.ObservationFilter) []int {
 	var best []int
 	found := false
@@ -268,11 +272,16 @@ func (r *release) candidates(f store.ObservationFilter) []int {
 		if len(c.values) == 0 {
 			continue
 		}
+		seen := make(map[string]struct{}, len(c.values))
 		var list []int
 		for _, v := range c.values {
+			if _, dup := seen[v]; dup {
+				continue
+			}
+			seen[v] = struct{}{}
 			list = append(list, c.index[v]...)
 		}
-		if len(c.values) > 1 {
+		if len(seen) > 1 {
 			slices.Sort(list)
 		}
 		if !found || len(list) < len(best) {
@@ -296,8 +305,12 @@ func (s *Store) Population(ctx context.Context, rel string, f store.PopulationFi
 		return nil, err
 	}
 	out := []store.PopulationFigure{}
+	regions := make(map[string]bool, len(f.Regions))
+	for _, g := range f.Regions {
+		regions[g] = true
+	}
 	for _, p := range r.ds.Population {
-		if len(f.Regions) > 0 && !slices.Contains(f.Regions, p.Region) {
+		if len(regions) > 0 && !regions[p.Region] {
 			continue
 		}
 		if f.From != "" && p.Date < f.From {

@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -52,6 +53,9 @@ type Store struct {
 	refreshing atomic.Bool
 	// failures counts failed database calls (see Failures).
 	failures atomic.Uint64
+	// statementTimeout bounds every statement on the pool's connections;
+	// zero leaves the server's setting.
+	statementTimeout time.Duration
 
 	// loadHook, when set by a test, is called at each stage of Load inside
 	// the transaction, so that a test can fail or cancel a load midway.
@@ -72,15 +76,42 @@ func WithLogger(l *slog.Logger) Option {
 	return func(s *Store) { s.log = l }
 }
 
+// WithStatementTimeout makes the server cancel any statement on the pool's
+// connections that runs longer than d, so that one expensive query cannot
+// hold a connection and a core for longer than a request deserves. Such a
+// statement fails with an error wrapping store.ErrUnavailable. It overrides a
+// statement_timeout in the connection URL; d <= 0 leaves the URL's or the
+// server's setting (by default none). Loads and migrations run long
+// statements on purpose: give it only to a store that serves reads.
+func WithStatementTimeout(d time.Duration) Option {
+	return func(s *Store) { s.statementTimeout = d }
+}
+
 // Open connects to the database at url (a postgres:// URL or a key=value
 // connection string) and checks that it answers. It does not migrate or check
 // the schema: call Migrate or CheckSchema. A server that does not answer is an
 // error wrapping store.ErrUnavailable; a malformed url one wrapping
 // store.ErrInvalid.
+//
+// Every connection plans each statement for its own parameters
+// (plan_cache_mode force_custom_plan): a generic plan of "column = ANY($n)"
+// compares every row with every value of the list, so a filter of thousands
+// of values cost a second a query; a custom plan hashes the list. Planning
+// anew costs well under a millisecond.
 func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
+	s := &Store{log: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(s)
+	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w: %w", store.ErrInvalid, err)
+	}
+	params := cfg.ConnConfig.RuntimeParams
+	params["plan_cache_mode"] = "force_custom_plan"
+	if s.statementTimeout > 0 {
+		// Whole milliseconds, at least one: zero would mean no limit.
+		params["statement_timeout"] = strconv.FormatInt(max(s.statementTimeout.Milliseconds(), 1), 10) + "ms"
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -88,12 +119,9 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return nil, (&Store{}).wrapErr(err, "postgres: connect")
+		return nil, s.wrapErr(err, "postgres: connect")
 	}
-	s := &Store{pool: pool, log: slog.New(slog.DiscardHandler)}
-	for _, o := range opts {
-		o(s)
-	}
+	s.pool = pool
 	return s, nil
 }
 
@@ -127,7 +155,8 @@ func unavailable(err error) bool {
 	if errors.As(err, &pgErr) {
 		switch pgErr.Code {
 		case "57P01", "57P02", "57P03", // admin shutdown, crash shutdown, cannot connect now
-			"53300": // too many connections
+			"53300", // too many connections
+			"57014": // query cancelled: statement_timeout (a cancelled ctx surfaces as ctx's error)
 			return true
 		}
 		// Class 08 is "connection exception".

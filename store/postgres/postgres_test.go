@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/krimstat/krimstat/internal/testenv"
 	"github.com/krimstat/krimstat/store"
@@ -350,6 +352,7 @@ func TestUnavailable(t *testing.T) {
 		{&pgconn.PgError{Code: "57P01"}, true},
 		{&pgconn.PgError{Code: "08006"}, true},
 		{&pgconn.PgError{Code: "53300"}, true},
+		{&pgconn.PgError{Code: "57014"}, true},
 		{&pgconn.PgError{Code: "23505"}, false},
 		{&pgconn.PgError{Code: "42P01"}, false},
 		{&net.OpError{Op: "dial", Err: errors.New("connection refused")}, true},
@@ -362,6 +365,149 @@ func TestUnavailable(t *testing.T) {
 			t.Errorf("unavailable(%v): got %v, want %v", tt.err, got, tt.want)
 		}
 	}
+}
+
+// TestSessionSettings: every connection of the pool plans each statement
+// for its parameters, and carries the statement timeout asked for (none when
+// none is asked for, whatever the test server's default).
+func TestSessionSettings(t *testing.T) {
+	url := testenv.PostgresURL(t)
+	tests := []struct {
+		opts        []Option
+		wantTimeout string
+	}{
+		{nil, "0"},
+		{[]Option{WithStatementTimeout(0)}, "0"},
+		{[]Option{WithStatementTimeout(250 * time.Millisecond)}, "250ms"},
+		{[]Option{WithStatementTimeout(5 * time.Second)}, "5s"},
+		{[]Option{WithStatementTimeout(time.Microsecond)}, "1ms"},
+	}
+	for _, tt := range tests {
+		// A URL parameter is a session setting too: the option must be what
+		// decides.
+		s, err := Open(context.Background(), withParam(url, "statement_timeout", "0"), tt.opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		// Several connections at once, so that more than one is checked.
+		conns := make([]*pgxpool.Conn, 3)
+		for i := range conns {
+			if conns[i], err = s.pool.Acquire(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, c := range conns {
+			var timeout, planMode string
+			if err := c.QueryRow(ctx, "SELECT current_setting('statement_timeout'), current_setting('plan_cache_mode')").Scan(&timeout, &planMode); err != nil {
+				t.Fatal(err)
+			}
+			if timeout != tt.wantTimeout || planMode != "force_custom_plan" {
+				t.Errorf("statement_timeout, plan_cache_mode: got %s, %s; want %s, force_custom_plan", timeout, planMode, tt.wantTimeout)
+			}
+			c.Release()
+		}
+		s.Close()
+	}
+}
+
+// withParam adds name=value to a connection URL or key=value string.
+func withParam(url, name, value string) string {
+	switch {
+	case !strings.Contains(url, "://"):
+		return url + " " + name + "=" + value
+	case strings.Contains(url, "?"):
+		return url + "&" + name + "=" + value
+	}
+	return url + "?" + name + "=" + value
+}
+
+// TestStatementTimeout: a query that runs past the statement timeout (here
+// because another session holds a lock it waits for) fails soon after the
+// timeout with store.ErrUnavailable, which the API answers with 503 rather
+// than 500, and the store keeps serving once the lock is gone.
+func TestStatementTimeout(t *testing.T) {
+	_, url := mustMigrated(t, storetest.Dataset1())
+	s, err := Open(context.Background(), url, WithStatementTimeout(200*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	ctx := context.Background()
+	locker, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer locker.Close(ctx)
+	tx, err := locker.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "LOCK TABLE observations, regions IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	calls := []struct {
+		name string
+		call func() error
+	}{
+		{"Observations", func() error {
+			_, err := s.Observations(ctx, storetest.Release1, store.ObservationFilter{Citizenship: []string{"total"}})
+			return err
+		}},
+		{"Regions", func() error {
+			_, err := s.Regions(ctx, storetest.Release1, store.RegionFilter{})
+			return err
+		}},
+	}
+	for _, c := range calls {
+		start := time.Now()
+		err := c.call()
+		took := time.Since(start)
+		if !errors.Is(err, store.ErrUnavailable) {
+			t.Errorf("%s past the statement timeout: got %v, want ErrUnavailable", c.name, err)
+		}
+		if took > 2*time.Second {
+			t.Errorf("%s past a 200ms statement timeout took %s", c.name, took)
+		}
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range calls {
+		if err := c.call(); err != nil {
+			t.Errorf("%s after the lock is gone: %v", c.name, err)
+		}
+	}
+}
+
+// TestLongListFilter: a filter naming thousands of values costs PostgreSQL
+// about as much as a short one, on every execution of the prepared
+// statement. With a generic plan (which PostgreSQL may pick from the sixth
+// execution on) the list is scanned for every row: about half a second here.
+func TestLongListFilter(t *testing.T) {
+	s, _ := mustMigrated(t, storetest.Synthetic("long", 20000))
+	ctx := context.Background()
+	values := make([]string, 3000)
+	for i := range values {
+		values[i] = fmt.Sprintf("c%04d", i)
+	}
+	f := store.ObservationFilter{Citizenship: append(values, "total"), Limit: 100}
+	var slowest time.Duration
+	for range 10 {
+		start := time.Now()
+		page, err := s.Observations(ctx, "long", f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if page.Total != 20000 {
+			t.Fatalf("Total: got %d, want 20000", page.Total)
+		}
+		slowest = max(slowest, time.Since(start))
+	}
+	if slowest > 250*time.Millisecond {
+		t.Errorf("slowest of 10 queries with a 3001-value filter: got %s, want well under 250ms", slowest)
+	}
+	t.Logf("slowest of 10 queries with a 3001-value filter: %s", slowest)
 }
 
 // TestBundledDataset loads the project's own dataset and checks that

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestConfigSettings(t *testing.T) {
+	tests := []struct {
+		name  string
+		env   map[string]string
+		check func(config) bool
+	}{
+		{"defaults", nil, func(c config) bool {
+			return c.PGStatementTimeout == 5*time.Second && c.MaxConnsPerClient == 64 && c.MaxConns == 4096 &&
+				c.MetricsAddr == "" && c.RateLimitRedisURL == ""
+		}},
+		{"limiter on REDIS_URL by default", map[string]string{"REDIS_URL": "redis://a:6379/0"}, func(c config) bool {
+			return c.RateLimitRedisURL == "redis://a:6379/0"
+		}},
+		{"limiter on a Redis of its own", map[string]string{"REDIS_URL": "redis://a:6379/0", "KRIMSTAT_RATELIMIT_REDIS_URL": "redis://b:6379/0"},
+			func(c config) bool {
+				return c.RedisURL == "redis://a:6379/0" && c.RateLimitRedisURL == "redis://b:6379/0"
+			}},
+		{"caps off", map[string]string{"KRIMSTAT_MAX_CONNS_PER_CLIENT": "0", "KRIMSTAT_MAX_CONNS": "0"},
+			func(c config) bool { return c.MaxConnsPerClient == 0 && c.MaxConns == 0 }},
+		{"caps set", map[string]string{"KRIMSTAT_MAX_CONNS_PER_CLIENT": "8", "KRIMSTAT_MAX_CONNS": "100"},
+			func(c config) bool { return c.MaxConnsPerClient == 8 && c.MaxConns == 100 }},
+		{"statement timeout", map[string]string{"KRIMSTAT_PG_STATEMENT_TIMEOUT": "250ms"},
+			func(c config) bool { return c.PGStatementTimeout == 250*time.Millisecond }},
+		{"statement timeout off", map[string]string{"KRIMSTAT_PG_STATEMENT_TIMEOUT": "0"},
+			func(c config) bool { return c.PGStatementTimeout == 0 }},
+		{"metrics address", map[string]string{"KRIMSTAT_METRICS_ADDR": "127.0.0.1:9090"},
+			func(c config) bool { return c.MetricsAddr == "127.0.0.1:9090" }},
+	}
+	for _, tt := range tests {
+		c, err := loadConfig(env(tt.env))
+		if err != nil {
+			t.Errorf("%s: %v", tt.name, err)
+			continue
+		}
+		if !tt.check(c) {
+			t.Errorf("%s: got %+v", tt.name, c)
+		}
+	}
+}
+
+func TestConfigRejectsBadSettings(t *testing.T) {
+	for _, e := range []map[string]string{
+		{"KRIMSTAT_MAX_CONNS_PER_CLIENT": "-1"},
+		{"KRIMSTAT_MAX_CONNS": "many"},
+		{"KRIMSTAT_PG_STATEMENT_TIMEOUT": "5"},
+		{"KRIMSTAT_PG_STATEMENT_TIMEOUT": "-1s"},
+		{"KRIMSTAT_ADDR": ":9090", "KRIMSTAT_METRICS_ADDR": ":9090"},
+	} {
+		if _, err := loadConfig(env(e)); err == nil {
+			t.Errorf("%v: got nil error, want one", e)
+		}
+	}
+}
+
+func TestMasked(t *testing.T) {
+	tests := []struct {
+		in, want string
+	}{
+		{"", ""},
+		{"postgres://u:secret@h:5432/db?sslmode=disable", "postgres://u:xxxxx@h:5432/db?sslmode=disable"},
+		{"postgres://u@h/db", "postgres://u@h/db"},
+		{"postgres://h/db?password=secret", "postgres://h/db?password=xxxxx"},
+		{"postgres://h/db?sslmode=disable&password=secret&user=u", "postgres://h/db?sslmode=disable&password=xxxxx&user=u"},
+		{"postgres://h/db?PassWord=secret", "postgres://h/db?PassWord=xxxxx"},
+		{"postgres://h/db?sslpassword=secret", "postgres://h/db?sslpassword=xxxxx"},
+		{"postgres://h/db?pass%77ord=secret", "postgres://h/db?pass%77ord=xxxxx"},
+		{"postgres://u:s%40cret@h/db?password=other", "postgres://u:xxxxx@h/db?password=xxxxx"},
+		{"redis://:secret@h:6379/0", "redis://:xxxxx@h:6379/0"},
+		{"redis://h:6379/0?password=x", "redis://h:6379/0?password=xxxxx"},
+		{"rediss://default:secret@h:6380/1?dial_timeout=1s", "rediss://default:xxxxx@h:6380/1?dial_timeout=1s"},
+		// Unparsable: the password cannot be told from the rest.
+		{"postgres://u:p/ss@h/db", "xxxxx"},
+		// key=value strings.
+		{"host=h password=secret dbname=db", "host=h password=xxxxx dbname=db"},
+		{"host=h password = 'se cr\\'et' dbname=db", "host=h password = xxxxx dbname=db"},
+		{"host=h password=se\\ cret dbname=db", "host=h password=xxxxx dbname=db"},
+		{"password=secret", "password=xxxxx"},
+	}
+	for _, tt := range tests {
+		got := masked(tt.in)
+		if got != tt.want {
+			t.Errorf("masked(%q): got %q, want %q", tt.in, got, tt.want)
+		}
+		if strings.Contains(got, "secret") || strings.Contains(got, "se cr") {
+			t.Errorf("masked(%q): %q shows the secret", tt.in, got)
+		}
+	}
+}
+
+// TestBuildRevision: a test binary has no VCS stamp, as a Docker build has
+// none, so the revision is the hash of the executable: it follows the code
+// rather than being a constant that a new image would share with an old one.
+func TestBuildRevision(t *testing.T) {
+	start := time.Now()
+	rev, source := buildRevision()
+	took := time.Since(start)
+	if source == "vcs" {
+		t.Skipf("the test binary has a VCS stamp: %s", rev)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	if want := representationVersion + "-exe-" + hex.EncodeToString(sum[:16]); rev != want || source != "executable" {
+		t.Errorf("buildRevision: got %s from %s, want %s from executable", rev, source, want)
+	}
+	if again, _ := buildRevision(); again != rev {
+		t.Errorf("buildRevision again: got %s, want %s", again, rev)
+	}
+	t.Logf("hashed the %d MB executable in %s", len(b)>>20, took)
+}

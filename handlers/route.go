@@ -1,0 +1,166 @@
+package handlers
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/krimstat/krimstat/series"
+	"github.com/krimstat/krimstat/store"
+)
+
+// route is the contract of one read route: the query parameters it takes
+// and the representations it offers. Its handler reads the query with it,
+// and the response cache keys a request with it (CacheKey), so the two
+// cannot disagree about what a request means.
+type route struct {
+	params []string
+	// formats are the representations the route negotiates, its default
+	// first; none means one fixed representation (HTML, SVG, one JSON item).
+	formats []string
+}
+
+// listRoute is a metadata list: its own parameters plus format,
+// csv_dialect and release, as JSON or CSV.
+func listRoute(params ...string) route {
+	return route{params: append(params, "format", "csv_dialect", "release"), formats: []string{formatJSON, formatCSV}}
+}
+
+// query reads the request's query strictly against the route's parameters.
+func (rt route) query(raw string) (query, error) { return parseQuery(raw, rt.params...) }
+
+// representation negotiates the route's format and reads the CSV dialect.
+func (rt route) representation(q query, accept string) (format, dialect string, err error) {
+	return q.representation(accept, rt.formats...)
+}
+
+// Limits on what one request may ask for. A request line is far shorter
+// than the header limit, and a list longer than any release's set of ids
+// can only be an attempt to make a request expensive.
+const (
+	// maxRequestLine bounds the request target (path and query), in bytes.
+	maxRequestLine = 2048
+	// maxListValues bounds the values of one list parameter.
+	maxListValues = 100
+)
+
+// canonical returns the one spelling of a valid query that every spelling
+// with the same meaning shares: parameters sorted by name; list values
+// de-duplicated and sorted (they are sets); numbers and periods in their
+// normal form; csv_dialect=rfc4180, small=20 and release=<current> left
+// out, since they are the defaults; format left out, since the negotiated format is
+// keyed on its own. Names and values are escaped. It returns an error for a
+// query the handler would refuse, so that no such query gets a key.
+func (rt route) canonical(values url.Values, current string) (string, error) {
+	q := query{values: values}
+	names := make([]string, 0, len(values))
+	for name := range values {
+		if !slices.Contains(rt.params, name) {
+			return "", store.InvalidParam(name, "unknown parameter")
+		}
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	var b strings.Builder
+	add := func(name, v string) {
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(url.QueryEscape(name))
+		b.WriteByte('=')
+		b.WriteString(url.QueryEscape(v))
+	}
+	for _, name := range names {
+		if slices.Contains(listParams, name) {
+			vs, err := q.list(name)
+			if err != nil {
+				return "", err
+			}
+			add(name, strings.Join(vs, ","))
+			continue
+		}
+		v, err := q.one(name)
+		if err != nil {
+			return "", err
+		}
+		switch name {
+		case "format":
+			continue
+		case "release":
+			if v == current {
+				continue
+			}
+		case "csv_dialect":
+			if v == csvRFC4180 {
+				continue
+			}
+		case "limit", "small", "per":
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return "", store.InvalidParam(name, "%q: want a whole number", v)
+			}
+			if name == "small" && n == series.DefaultSmall {
+				continue
+			}
+			v = strconv.Itoa(n)
+		case "from", "to":
+			p, err := q.period(name)
+			if err != nil {
+				return "", err
+			}
+			v = p.String()
+		}
+		add(name, v)
+	}
+	return b.String(), nil
+}
+
+// link is a path with a canonical query and, when not empty, more
+// parameters (already canonical) appended.
+func link(path, canonical string, more ...string) string {
+	parts := slices.DeleteFunc(append([]string{canonical}, more...), func(s string) bool { return s == "" })
+	if len(parts) == 0 {
+		return path
+	}
+	return path + "?" + strings.Join(parts, "&")
+}
+
+// formatParam is the format parameter that asks for format on rt, or ""
+// for the route's default format.
+func formatParam(rt route, format string) string {
+	if len(rt.formats) == 0 || format == rt.formats[0] {
+		return ""
+	}
+	return "format=" + format
+}
+
+// CacheKey returns what the response cache keys a request on besides its
+// path and release: the canonical query and the negotiated format. route
+// is the route's pattern (gin's FullPath) and current the release the
+// request is served from. It returns false for a request that no route
+// would answer with 200 as it is spelt (an unknown parameter, a malformed
+// value, a format the route does not offer): such a request is not cached,
+// and its handler answers it with a problem.
+func (h *Handler) CacheKey(r *http.Request, pattern, current string) (canonical, format string, ok bool) {
+	v, found := h.routes.Load(pattern)
+	if !found {
+		return "", "", false
+	}
+	rt := v.(route)
+	values, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return "", "", false
+	}
+	if canonical, err = rt.canonical(values, current); err != nil {
+		return "", "", false
+	}
+	format = "-"
+	if len(rt.formats) > 0 {
+		if format, err = (query{values: values}).format(r.Header.Get("Accept"), rt.formats...); err != nil {
+			return "", "", false
+		}
+	}
+	return canonical, format, true
+}

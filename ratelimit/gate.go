@@ -1,0 +1,136 @@
+package ratelimit
+
+import (
+	"fmt"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"sync"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/krimstat/krimstat/problem"
+)
+
+// GateConfig caps the requests in flight. A request holds its place until
+// its response is written, so the caps also bound what slow readers can
+// pin: a client that never reads its responses holds at most PerClient of
+// them.
+type GateConfig struct {
+	// PerClient caps one client's requests in flight (default 8); beyond
+	// it the client gets 429.
+	PerClient int
+	// Total caps all requests in flight (default 256); beyond it every
+	// client gets 503.
+	Total int
+	// TrustedProxies and IPv6PrefixLen identify clients as the Limiter does.
+	TrustedProxies []netip.Prefix
+	IPv6PrefixLen  int
+}
+
+// Defaults of GateConfig.
+const (
+	DefaultGatePerClient = 8
+	DefaultGateTotal     = 256
+)
+
+// Problem type URIs of the gate's refusals.
+const (
+	ProblemTooManyInFlight = problem.TypeBase + "too-many-in-flight"
+	ProblemOverloaded      = problem.TypeBase + "overloaded"
+)
+
+// WithDefaults returns c with zero fields set to the defaults.
+func (c GateConfig) WithDefaults() GateConfig {
+	if c.PerClient <= 0 {
+		c.PerClient = DefaultGatePerClient
+	}
+	if c.Total <= 0 {
+		c.Total = DefaultGateTotal
+	}
+	if c.IPv6PrefixLen <= 0 || c.IPv6PrefixLen > 128 {
+		c.IPv6PrefixLen = DefaultIPv6PrefixLen
+	}
+	return c
+}
+
+// Gate counts requests in flight, per client and in all. Its map holds
+// only clients with requests in flight, so its size is bounded by Total.
+type Gate struct {
+	cfg   GateConfig
+	mu    sync.Mutex
+	total int
+	by    map[string]int
+}
+
+// NewGate returns a gate with cfg's caps.
+func NewGate(cfg GateConfig) *Gate {
+	cfg = cfg.WithDefaults()
+	return &Gate{
+		cfg: cfg,
+		by:  map[string]int{},
+	}
+}
+
+// InFlight returns the number of requests in flight.
+func (g *Gate) InFlight() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.total
+}
+
+// enter takes a place for client; it returns the status to refuse with, or
+// 0 when admitted.
+func (g *Gate) enter(client string) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	switch {
+	case g.total >= g.cfg.Total:
+		return http.StatusServiceUnavailable
+	case g.by[client] >= g.cfg.PerClient:
+		return http.StatusTooManyRequests
+	}
+	g.total++
+	g.by[client]++
+	return 0
+}
+
+func (g *Gate) leave(client string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.total--
+	if g.by[client]--; g.by[client] <= 0 {
+		delete(g.by, client)
+	}
+}
+
+// Middleware admits a request when its client and the server have room,
+// and holds the place until the rest of the chain has written the
+// response. Refusals are problems with Retry-After: 1, since a place frees
+// as soon as a response is written.
+func (g *Gate) Middleware() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		client := clientKey(c.Request, g.cfg.TrustedProxies, g.cfg.IPv6PrefixLen)
+		status := g.enter(client)
+		if status == 0 {
+			defer g.leave(client)
+			c.Next()
+			return
+		}
+		p := problem.Problem{
+			Type:      ProblemTooManyInFlight,
+			Title:     "Too many requests in flight",
+			Status:    status,
+			Detail:    fmt.Sprintf("this client has %d requests in flight, the most allowed; wait for an answer before asking again", g.cfg.PerClient),
+			Instance:  c.Request.URL.RequestURI(),
+			RequestID: problem.RequestID(c.Writer.Header()),
+		}
+		if status == http.StatusServiceUnavailable {
+			p.Type, p.Title = ProblemOverloaded, "Server busy"
+			p.Detail = fmt.Sprintf("the server has %d requests in flight, the most it takes; retry in a second", g.cfg.Total)
+		}
+		c.Writer.Header().Set("Retry-After", strconv.Itoa(1))
+		problem.Write(c.Writer, p)
+		c.Abort()
+	}
+}
