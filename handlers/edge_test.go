@@ -57,6 +57,7 @@ func edgeRouter(t testing.TB, misses int) *gin.Engine {
 		Gate:       ratelimit.NewGate(ratelimit.GateConfig{}).Middleware(),
 		RateLimit:  limiter.Middleware(),
 		Cache:      httpcache.New(cfg, tier, release, log),
+		MissGate:   ratelimit.NewGate(ratelimit.GateConfig{PerClient: 2, Total: 64}).Middleware(),
 		MissBudget: budget.Middleware(),
 	})
 }

@@ -18,8 +18,10 @@ type Options struct {
 	Gate gin.HandlerFunc
 	// Cache serves and stores whole responses of the data routes.
 	Cache gin.HandlerFunc
-	// MissBudget limits, per client, the requests the cache cannot answer:
-	// it runs after the cache, so only computed responses spend from it.
+	// MissGate caps, per client and in all, the responses being computed,
+	// and MissBudget limits, per client, how many a client may ask for:
+	// both run after the cache, so only computed responses meet them.
+	MissGate   gin.HandlerFunc
 	MissBudget gin.HandlerFunc
 	// RateLimit limits requests per client on the data routes.
 	RateLimit gin.HandlerFunc
@@ -60,10 +62,10 @@ func (h *Handler) Routes(opt Options) *gin.Engine {
 
 	// Everything else goes through the data layers, in this order: the
 	// gate (requests in flight), the rate limit (a cached answer still
-	// costs a token), the cache, the budget for uncached answers, and the
-	// request deadline, which only a computed answer needs.
+	// costs a token), the cache, then for computed answers only the gate
+	// and budget of computations, and the request deadline.
 	data := []gin.HandlerFunc{}
-	for _, mw := range []gin.HandlerFunc{opt.Gate, opt.RateLimit, opt.Cache, opt.MissBudget, withTimeout(opt.RequestTimeout)} {
+	for _, mw := range []gin.HandlerFunc{opt.Gate, opt.RateLimit, opt.Cache, opt.MissGate, opt.MissBudget, withTimeout(opt.RequestTimeout)} {
 		if mw != nil {
 			data = append(data, mw)
 		}

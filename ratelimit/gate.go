@@ -23,6 +23,10 @@ type GateConfig struct {
 	// Total caps all requests in flight (default 256); beyond it every
 	// client gets 503.
 	Total int
+	// What names what is counted, in refusals (default "requests in
+	// flight"); a gate after the cache counts "uncached requests being
+	// computed".
+	What string
 	// TrustedProxies and IPv6PrefixLen identify clients as the Limiter does.
 	TrustedProxies []netip.Prefix
 	IPv6PrefixLen  int
@@ -50,6 +54,9 @@ func (c GateConfig) WithDefaults() GateConfig {
 	}
 	if c.IPv6PrefixLen <= 0 || c.IPv6PrefixLen > 128 {
 		c.IPv6PrefixLen = DefaultIPv6PrefixLen
+	}
+	if c.What == "" {
+		c.What = "requests in flight"
 	}
 	return c
 }
@@ -121,13 +128,13 @@ func (g *Gate) Middleware() gin.HandlerFunc {
 			Type:      ProblemTooManyInFlight,
 			Title:     "Too many requests in flight",
 			Status:    status,
-			Detail:    fmt.Sprintf("this client has %d requests in flight, the most allowed; wait for an answer before asking again", g.cfg.PerClient),
+			Detail:    fmt.Sprintf("this client has %d %s, the most allowed; wait for an answer before asking again", g.cfg.PerClient, g.cfg.What),
 			Instance:  c.Request.URL.RequestURI(),
 			RequestID: problem.RequestID(c.Writer.Header()),
 		}
 		if status == http.StatusServiceUnavailable {
 			p.Type, p.Title = ProblemOverloaded, "Server busy"
-			p.Detail = fmt.Sprintf("the server has %d requests in flight, the most it takes; retry in a second", g.cfg.Total)
+			p.Detail = fmt.Sprintf("the server has %d %s, the most it takes; retry in a second", g.cfg.Total, g.cfg.What)
 		}
 		c.Writer.Header().Set("Retry-After", strconv.Itoa(1))
 		problem.Write(c.Writer, p)

@@ -179,6 +179,13 @@ type Limiter struct {
 	policy string // the RateLimit-Policy header, the same on every response
 	window int    // seconds to refill a whole burst
 
+	// refused holds, per client, until when Redis last said it has no
+	// token (unix nanoseconds). A client that keeps asking while refused is
+	// answered in process, without a Redis call per request: no token can
+	// appear in Redis before then, in any replica.
+	refusedMu sync.Mutex
+	refused   map[string]int64
+
 	allowed, rejected, fallbacks, redisErrors atomic.Uint64
 	retryRedisAt                              atomic.Int64 // unix nanoseconds; 0 while Redis is healthy
 	lastLog                                   atomic.Int64 // unix nanoseconds of the last fallback log line
@@ -203,13 +210,14 @@ func New(cfg Config, rdb *redis.Client, log *slog.Logger) *Limiter {
 	perSec := float64(cfg.Rate) / cfg.Period.Seconds()
 	refill := float64(cfg.Burst) / perSec
 	l := &Limiter{
-		cfg:    cfg,
-		log:    log,
-		limit:  redis_rate.Limit{Rate: cfg.Rate, Period: cfg.Period, Burst: cfg.Burst},
-		local:  newLocal(rate.Limit(perSec), cfg.Burst, cfg.MaxLocalKeys, seconds(refill)),
-		window: max(1, int(math.Ceil(refill))),
-		stop:   make(chan struct{}),
-		done:   make(chan struct{}),
+		cfg:     cfg,
+		log:     log,
+		limit:   redis_rate.Limit{Rate: cfg.Rate, Period: cfg.Period, Burst: cfg.Burst},
+		local:   newLocal(rate.Limit(perSec), cfg.Burst, cfg.MaxLocalKeys, seconds(refill)),
+		window:  max(1, int(math.Ceil(refill))),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
+		refused: map[string]int64{},
 	}
 	// The policy is stated as "Burst requests per the time a whole burst
 	// takes to refill", which is the same rate as Rate per Period and keeps
@@ -243,6 +251,7 @@ func (l *Limiter) sweep() {
 			return
 		case now := <-t.C:
 			l.local.sweep(now)
+			l.sweepRefused(now)
 		}
 	}
 }
@@ -300,6 +309,9 @@ func (l *Limiter) take(ctx context.Context, key string) decision {
 		l.fallbacks.Add(1)
 		return l.local.allow(key, now)
 	}
+	if d, ok := l.stillRefused(key, now); ok {
+		return d
+	}
 	// The client going away must not count as a Redis failure, so only the
 	// timeout bounds the call.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.cfg.RedisTimeout)
@@ -322,8 +334,44 @@ func (l *Limiter) take(ctx context.Context, key string) decision {
 	}
 	if !d.allowed {
 		d.retryAfter = res.RetryAfter
+		l.remember(key, now.Add(res.RetryAfter))
 	}
 	return d
+}
+
+// stillRefused answers for key in process while Redis's last refusal of it
+// holds.
+func (l *Limiter) stillRefused(key string, now time.Time) (decision, bool) {
+	l.refusedMu.Lock()
+	until, ok := l.refused[key]
+	l.refusedMu.Unlock()
+	if !ok || now.UnixNano() >= until {
+		return decision{}, false
+	}
+	wait := time.Duration(until - now.UnixNano())
+	return decision{allowed: false, reset: wait, retryAfter: wait}, true
+}
+
+// remember records that key has no token until then. The map is bounded
+// like the in-process limiter; past the bound, refusals are simply asked
+// of Redis again.
+func (l *Limiter) remember(key string, until time.Time) {
+	l.refusedMu.Lock()
+	defer l.refusedMu.Unlock()
+	if len(l.refused) < l.cfg.MaxLocalKeys {
+		l.refused[key] = until.UnixNano()
+	}
+}
+
+// sweepRefused drops refusals that have run out.
+func (l *Limiter) sweepRefused(now time.Time) {
+	l.refusedMu.Lock()
+	defer l.refusedMu.Unlock()
+	for key, until := range l.refused {
+		if now.UnixNano() >= until {
+			delete(l.refused, key)
+		}
+	}
 }
 
 // allowRedis asks Redis for one token of key within ctx's deadline. A

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -243,4 +244,47 @@ func waitShared(t *testing.T, l *ratelimit.Limiter, h http.Handler) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("Redis back: limiter still degraded after 5 s (%+v)", l.Stats())
+}
+
+// countHook counts the commands a Redis client sends.
+type countHook struct{ n atomic.Int64 }
+
+func (h *countHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *countHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+func (h *countHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// TestRefusalAnsweredInProcess floods a limiter with a refused client: once
+// Redis has said no, the refusals until Retry-After cost no Redis call, so
+// a client that ignores 429 cannot make each of its requests a round trip.
+func TestRefusalAnsweredInProcess(t *testing.T) {
+	rdb, prefix := redisClient(t)
+	hook := &countHook{}
+	rdb.AddHook(hook)
+	cfg := ratelimit.Config{Rate: 2, Period: time.Hour, Burst: 2, Prefix: prefix, RedisTimeout: time.Second}
+	h := newEngine(newLimiter(t, cfg, rdb))
+	// Two tokens, then the refusal that Redis decides.
+	for range 3 {
+		get(h, "198.51.100.7:1000", "/v1/ping")
+	}
+	before := hook.n.Load()
+	for range 50 {
+		w := get(h, "198.51.100.7:1000", "/v1/ping")
+		if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") == "" {
+			t.Fatalf("refused client: got %d Retry-After %q, want 429 with Retry-After", w.Code, w.Header().Get("Retry-After"))
+		}
+	}
+	if n := hook.n.Load() - before; n != 0 {
+		t.Errorf("Redis commands for 50 refusals: got %d, want 0", n)
+	}
+	// Another client still asks Redis.
+	if w := get(h, "198.51.100.8:1000", "/v1/ping"); w.Code != http.StatusOK || hook.n.Load() == before {
+		t.Errorf("other client: got %d, want 200 decided by Redis", w.Code)
+	}
 }

@@ -29,8 +29,11 @@ type config struct {
 	// MissBudget limits, per client, the requests the cache cannot answer
 	// (on when RateLimitOn).
 	MissBudget ratelimit.Config
-	// Gate caps the requests in flight, per client and in all.
-	Gate ratelimit.GateConfig
+	// Gate caps the requests in flight, per client and in all; MissGate
+	// caps the responses being computed. A computation uses a core, so a
+	// client that may run only two at once cannot crowd out the others.
+	Gate     ratelimit.GateConfig
+	MissGate ratelimit.GateConfig
 
 	// RateLimitRedisURL is the Redis the rate limiter shares its counts
 	// through: REDIS_URL unless set apart, so that a cache filling its Redis
@@ -71,7 +74,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 			Name: "misses", What: "uncached requests", Prefix: "krimstat:misses:",
 			Rate: 60, Period: time.Minute, Burst: 30,
 		},
-		Gate: ratelimit.GateConfig{PerClient: ratelimit.DefaultGatePerClient, Total: ratelimit.DefaultGateTotal},
+		Gate:     ratelimit.GateConfig{PerClient: ratelimit.DefaultGatePerClient, Total: ratelimit.DefaultGateTotal},
+		MissGate: ratelimit.GateConfig{PerClient: 2, Total: 64, What: "uncached requests being computed"},
 	}
 	// Only these parameters take comma-separated lists; the cache splits
 	// them so that region=NO,SE and region=NO&region=SE share an entry.
@@ -135,6 +139,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		{"KRIMSTAT_MAX_CONNS", &c.MaxConns},
 		{"KRIMSTAT_INFLIGHT_PER_CLIENT", &c.Gate.PerClient},
 		{"KRIMSTAT_INFLIGHT", &c.Gate.Total},
+		{"KRIMSTAT_COMPUTE_PER_CLIENT", &c.MissGate.PerClient},
+		{"KRIMSTAT_COMPUTE", &c.MissGate.Total},
 		{"KRIMSTAT_MISS_BURST", &c.MissBudget.Burst},
 	} {
 		v := int64(*n.dst)
@@ -190,11 +196,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.MissBudget.TrustedProxies, c.MissBudget.IPv6PrefixLen = c.RateLimit.TrustedProxies, c.RateLimit.IPv6PrefixLen
 	c.MissBudget.RedisTimeout = c.RateLimit.RedisTimeout
 	c.Gate.TrustedProxies, c.Gate.IPv6PrefixLen = c.RateLimit.TrustedProxies, c.RateLimit.IPv6PrefixLen
+	c.MissGate.TrustedProxies, c.MissGate.IPv6PrefixLen = c.RateLimit.TrustedProxies, c.RateLimit.IPv6PrefixLen
 	if err := c.MissBudget.Validate(); err != nil {
 		return c, fmt.Errorf("miss budget: %w", err)
 	}
-	if c.Gate.PerClient <= 0 || c.Gate.Total <= 0 {
-		return c, fmt.Errorf("KRIMSTAT_INFLIGHT_PER_CLIENT and KRIMSTAT_INFLIGHT: want positive numbers")
+	if c.Gate.PerClient <= 0 || c.Gate.Total <= 0 || c.MissGate.PerClient <= 0 || c.MissGate.Total <= 0 {
+		return c, fmt.Errorf("KRIMSTAT_INFLIGHT_PER_CLIENT, KRIMSTAT_INFLIGHT, KRIMSTAT_COMPUTE_PER_CLIENT and KRIMSTAT_COMPUTE: want positive numbers")
 	}
 	return c, nil
 }

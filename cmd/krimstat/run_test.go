@@ -136,7 +136,9 @@ func TestConfigRejectsBadValues(t *testing.T) {
 // every request either completes with 200 or is refused at connect (never
 // cut off mid-response), and serve returns nil within its deadline.
 func TestGracefulShutdownUnderLoad(t *testing.T) {
-	base, _, stop := startServe(t, map[string]string{"KRIMSTAT_CACHE": "off", "KRIMSTAT_SHUTDOWN_TIMEOUT": "10s"})
+	base, _, stop := startServe(t, map[string]string{"KRIMSTAT_CACHE": "off", "KRIMSTAT_SHUTDOWN_TIMEOUT": "10s",
+		// The load comes from one client: its caps would turn it into 429s.
+		"KRIMSTAT_COMPUTE_PER_CLIENT": "1000", "KRIMSTAT_INFLIGHT_PER_CLIENT": "1000"})
 	var (
 		wg               sync.WaitGroup
 		mu               sync.Mutex

@@ -94,6 +94,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	cfg.Cache.RequestKey = h.CacheKey
 	opts := handlers.Options{
 		Gate:           ratelimit.NewGate(cfg.Gate).Middleware(),
+		MissGate:       ratelimit.NewGate(cfg.MissGate).Middleware(),
 		Cache:          httpcache.New(cfg.Cache, tier, releaseFunc(st), log),
 		RequestTimeout: cfg.RequestTimeout,
 		Checks:         checks,
@@ -129,7 +130,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		log.Info("rate limit", "enabled", true, "rate", eff.Rate, "period", eff.Period.String(), "burst", eff.Burst,
 			"trusted_proxies", len(eff.TrustedProxies), "shared", rlClient != nil, "redis_url", masked(cfg.RateLimitRedisURL),
 			"miss_rate", cfg.MissBudget.Rate, "miss_period", cfg.MissBudget.Period.String(), "miss_burst", cfg.MissBudget.Burst,
-			"inflight_per_client", cfg.Gate.PerClient, "inflight", cfg.Gate.Total)
+			"inflight_per_client", cfg.Gate.PerClient, "inflight", cfg.Gate.Total,
+			"compute_per_client", cfg.MissGate.PerClient, "compute", cfg.MissGate.Total)
 	} else {
 		log.Info("rate limit", "enabled", false)
 	}
