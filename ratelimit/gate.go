@@ -1,11 +1,13 @@
 package ratelimit
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/netip"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -17,8 +19,8 @@ import (
 // pin: a client that never reads its responses holds at most PerClient of
 // them.
 type GateConfig struct {
-	// PerClient caps one client's requests in flight (default 8); beyond
-	// it the client gets 429.
+	// PerClient caps one client's requests in flight (default 8); a
+	// request beyond it waits up to a second for a place, then gets 429.
 	PerClient int
 	// Total caps all requests in flight (default 256); beyond it every
 	// client gets 503.
@@ -62,21 +64,32 @@ func (c GateConfig) WithDefaults() GateConfig {
 }
 
 // Gate counts requests in flight, per client and in all. Its map holds
-// only clients with requests in flight, so its size is bounded by Total.
+// only clients with requests in flight or waiting, so its size is bounded
+// by the connections the server accepts.
 type Gate struct {
 	cfg   GateConfig
 	mu    sync.Mutex
 	total int
-	by    map[string]int
+	by    map[string]*slots
 }
+
+// slots are one client's places: a semaphore of PerClient, and the number
+// of requests holding or waiting for one.
+type slots struct {
+	sem   chan struct{}
+	users int
+}
+
+// gateWait is how long a request waits for one of its client's places
+// before it is refused. A page that fires a burst of requests is served in
+// turn instead of refused, and a client that floods waits instead of
+// spinning: each of its connections gets at most one answer per wait.
+const gateWait = time.Second
 
 // NewGate returns a gate with cfg's caps.
 func NewGate(cfg GateConfig) *Gate {
 	cfg = cfg.WithDefaults()
-	return &Gate{
-		cfg: cfg,
-		by:  map[string]int{},
-	}
+	return &Gate{cfg: cfg, by: map[string]*slots{}}
 }
 
 // InFlight returns the number of requests in flight.
@@ -86,41 +99,68 @@ func (g *Gate) InFlight() int {
 	return g.total
 }
 
-// enter takes a place for client; it returns the status to refuse with, or
-// 0 when admitted.
-func (g *Gate) enter(client string) int {
+// enter takes a place for client, waiting up to gateWait for one of the
+// client's; it returns the status to refuse with, or 0 when admitted.
+func (g *Gate) enter(ctx context.Context, client string) (*slots, int) {
 	g.mu.Lock()
-	defer g.mu.Unlock()
-	switch {
-	case g.total >= g.cfg.Total:
-		return http.StatusServiceUnavailable
-	case g.by[client] >= g.cfg.PerClient:
-		return http.StatusTooManyRequests
+	if g.total >= g.cfg.Total {
+		g.mu.Unlock()
+		return nil, http.StatusServiceUnavailable
 	}
+	s := g.by[client]
+	if s == nil {
+		s = &slots{sem: make(chan struct{}, g.cfg.PerClient)}
+		g.by[client] = s
+	}
+	s.users++
+	g.mu.Unlock()
+
+	select {
+	case s.sem <- struct{}{}:
+	default:
+		t := time.NewTimer(gateWait)
+		defer t.Stop()
+		select {
+		case s.sem <- struct{}{}:
+		case <-t.C:
+			g.release(client, s, false)
+			return nil, http.StatusTooManyRequests
+		case <-ctx.Done():
+			g.release(client, s, false)
+			return nil, http.StatusTooManyRequests
+		}
+	}
+	g.mu.Lock()
 	g.total++
-	g.by[client]++
-	return 0
+	g.mu.Unlock()
+	return s, 0
 }
 
-func (g *Gate) leave(client string) {
+// release gives up a client's claim on s, and its place when it held one.
+func (g *Gate) release(client string, s *slots, held bool) {
+	if held {
+		<-s.sem
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.total--
-	if g.by[client]--; g.by[client] <= 0 {
+	if held {
+		g.total--
+	}
+	if s.users--; s.users == 0 {
 		delete(g.by, client)
 	}
 }
 
-// Middleware admits a request when its client and the server have room,
-// and holds the place until the rest of the chain has written the
-// response. Refusals are problems with Retry-After: 1, since a place frees
-// as soon as a response is written.
+// Middleware admits a request when the server has room and its client has
+// a place (waiting up to a second for one), and holds the place until the
+// rest of the chain has written the response. Refusals are problems with
+// Retry-After: 1, since a place frees as soon as a response is written.
 func (g *Gate) Middleware() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		client := clientKey(c.Request, g.cfg.TrustedProxies, g.cfg.IPv6PrefixLen)
-		status := g.enter(client)
+		s, status := g.enter(c.Request.Context(), client)
 		if status == 0 {
-			defer g.leave(client)
+			defer g.release(client, s, true)
 			c.Next()
 			return
 		}

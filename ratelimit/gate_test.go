@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -98,5 +99,44 @@ func checkProblem(t *testing.T, rec *httptest.ResponseRecorder, wantType string)
 	var p problem.Problem
 	if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || p.Type != wantType || p.Status != rec.Code {
 		t.Errorf("problem: got %+v (%v), want type %s status %d", p, err, wantType, rec.Code)
+	}
+}
+
+// TestGateWaits shows a request beyond its client's cap waiting for a
+// place instead of being refused: a page's burst is served in turn.
+func TestGateWaits(t *testing.T) {
+	g := ratelimit.NewGate(ratelimit.GateConfig{PerClient: 1, Total: 10})
+	first := make(chan struct{})
+	entered := make(chan struct{}, 2)
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.GET("/x", g.Middleware(), func(c *gin.Context) {
+		entered <- struct{}{}
+		if c.Query("hold") != "" {
+			<-first
+		}
+		c.String(http.StatusOK, "ok")
+	})
+	get := func(target string) int {
+		req := httptest.NewRequest(http.MethodGet, target, nil)
+		req.RemoteAddr = "192.0.2.9:1"
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	done := make(chan int, 2)
+	go func() { done <- get("/x?hold=1") }()
+	<-entered
+	go func() { done <- get("/x") }()
+	// The second request waits for the first's place; let the first go.
+	time.Sleep(50 * time.Millisecond)
+	close(first)
+	for range 2 {
+		if code := <-done; code != http.StatusOK {
+			t.Errorf("got %d, want both answered 200", code)
+		}
+	}
+	if n := g.InFlight(); n != 0 {
+		t.Errorf("in flight: got %d, want 0", n)
 	}
 }

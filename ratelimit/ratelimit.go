@@ -274,7 +274,15 @@ type decision struct {
 	remaining  int
 	reset      time.Duration // until the client's bucket is full again
 	retryAfter time.Duration // until the next request would be allowed, when refused
+	// again is set when the client was refused before and asks again
+	// before its Retry-After: it ignores the header.
+	again bool
 }
+
+// tarpit is the longest a refusal of a client that ignores Retry-After is
+// held back: such a client then gets at most one answer per connection
+// and tarpit, instead of as many as it can send.
+const tarpit = time.Second
 
 // Key returns the bucket a request counts against: its client's IPv4
 // address, or its client's IPv6 network of Config.IPv6PrefixLen bits.
@@ -349,7 +357,7 @@ func (l *Limiter) stillRefused(key string, now time.Time) (decision, bool) {
 		return decision{}, false
 	}
 	wait := time.Duration(until - now.UnixNano())
-	return decision{allowed: false, reset: wait, retryAfter: wait}, true
+	return decision{allowed: false, reset: wait, retryAfter: wait, again: true}, true
 }
 
 // remember records that key has no token until then. The map is bounded
@@ -428,7 +436,20 @@ func (l *Limiter) Middleware() gin.HandlerFunc {
 			return
 		}
 		l.rejected.Add(1)
+		if d.again {
+			hold(c.Request.Context(), min(d.retryAfter, tarpit))
+		}
 		l.refuse(c, max(1, ceilSeconds(d.retryAfter)))
+	}
+}
+
+// hold waits for d or until ctx ends.
+func hold(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
 	}
 }
 
