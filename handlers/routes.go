@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -48,11 +49,22 @@ func (h *Handler) Routes(opt Options) *gin.Engine {
 	if opt.Metrics != nil {
 		r.Use(opt.Metrics)
 	}
-	r.Use(recoverProblem(h.log), logRequests(h.log), securityHeaders, publicCORS(), h.boundRequest)
+	r.Use(recoverProblem(h.log), logRequests(h.log), securityHeaders, publicCORS())
+	// Every request but the health probes meets the gate (requests in
+	// flight) and the rate limit (a cached answer, a refusal and a 404
+	// still cost a token) before anything else is done for it; then the
+	// bounds on what a request may carry.
+	for _, mw := range []gin.HandlerFunc{opt.Gate, opt.RateLimit} {
+		if mw != nil {
+			r.Use(exceptProbes(mw))
+		}
+	}
+	r.Use(h.boundRequest)
 	r.NoRoute(h.handle(func(*gin.Context) error { return errRouteNotFound }))
 	r.NoMethod(h.handle(func(*gin.Context) error { return errMethodNotAllowed }))
 
-	// Operations: never cached, never limited (load balancers probe them).
+	// Health probes: never cached, never limited (load balancers probe
+	// them; readiness checks its dependencies at most once a second).
 	ops := &r.RouterGroup
 	h.get(ops, "/healthz", route{}, h.healthz)
 	h.get(ops, "/readyz", route{}, h.readyz(opt.Checks))
@@ -60,12 +72,10 @@ func (h *Handler) Routes(opt Options) *gin.Engine {
 		r.GET("/metrics", gin.WrapH(opt.MetricsHandler))
 	}
 
-	// Everything else goes through the data layers, in this order: the
-	// gate (requests in flight), the rate limit (a cached answer still
-	// costs a token), the cache, then for computed answers only the gate
-	// and budget of computations, and the request deadline.
+	// Everything else goes through the cache, then for computed answers
+	// only the gate and budget of computations, and the request deadline.
 	data := []gin.HandlerFunc{}
-	for _, mw := range []gin.HandlerFunc{opt.Gate, opt.RateLimit, opt.Cache, opt.MissGate, opt.MissBudget, withTimeout(opt.RequestTimeout)} {
+	for _, mw := range []gin.HandlerFunc{opt.Cache, opt.MissGate, opt.MissBudget, withTimeout(opt.RequestTimeout)} {
 		if mw != nil {
 			data = append(data, mw)
 		}
@@ -151,5 +161,19 @@ func swaggerUI(ui gin.HandlerFunc) func(*gin.Context) error {
 		}
 		ui(c)
 		return nil
+	}
+}
+
+// probes are the paths load balancers poll; limits never apply to them.
+var probes = []string{"/healthz", "/readyz"}
+
+// exceptProbes runs mw on every request but the health probes.
+func exceptProbes(mw gin.HandlerFunc) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if slices.Contains(probes, c.Request.URL.Path) {
+			c.Next()
+			return
+		}
+		mw(c)
 	}
 }
