@@ -31,7 +31,7 @@ type config struct {
 	MissBudget ratelimit.Config
 	// Gate caps the requests in flight, per client and in all; MissGate
 	// caps the responses being computed. A computation uses a core, so a
-	// client that may run only two at once cannot crowd out the others.
+	// client that may run only one at a time cannot crowd out the others.
 	Gate     ratelimit.GateConfig
 	MissGate ratelimit.GateConfig
 
@@ -75,7 +75,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 			Rate: 60, Period: time.Minute, Burst: 30,
 		},
 		Gate:     ratelimit.GateConfig{PerClient: ratelimit.DefaultGatePerClient, Total: ratelimit.DefaultGateTotal},
-		MissGate: ratelimit.GateConfig{PerClient: 2, Total: 64, What: "uncached requests being computed"},
+		MissGate: ratelimit.GateConfig{PerClient: 1, Total: 64, What: "uncached requests being computed"},
 	}
 	// Only these parameters take comma-separated lists; the cache splits
 	// them so that region=NO,SE and region=NO&region=SE share an entry.
