@@ -35,7 +35,9 @@ type Point struct {
 	Joined bool
 }
 
-// Line is one series drawn as markers joined where Point.Joined says.
+// Line is one series drawn as markers joined where Point.Joined says. Each
+// line has its own colour, in the order of Chart.Lines, and an entry in the
+// legend under its Label.
 type Line struct {
 	Label  string
 	Dashed bool // e.g. for parts of years, drawn apart from calendar years
@@ -48,11 +50,25 @@ type Chart struct {
 	Desc  string // the accessible description (<desc>)
 	Unit  string // the y axis label
 	Lines []Line
-	// Width and Height are the viewBox size; the SVG scales to its container.
+	// NoData is drawn across an empty plot, when no line has a point;
+	// empty means "No figures for this series".
+	NoData string
+	// Width and Height are the viewBox size; the SVG scales to its
+	// container. A legend too long for one row wraps, and each further row
+	// adds legendRow to the height.
 	Width, Height int
 }
 
-var palette = []string{"#1b5e9f", "#c45a00", "#2e7d32", "#7b1fa2"}
+// palette holds the lines' colours: twelve, enough for the most series a
+// request may ask for, each dark enough to read against white (contrast
+// 3:1 or more). A thirteenth line reuses the first colour.
+var palette = []string{
+	"#1b5e9f", "#c45a00", "#2e7d32", "#7b1fa2", "#c62828", "#00838f",
+	"#6d4c41", "#ad1457", "#546e7a", "#827717", "#283593", "#212121",
+}
+
+// legendRow is the height of one row of the legend.
+const legendRow = 18.0
 
 // SVG writes c as an SVG document (without an XML declaration, so that the
 // same bytes can be inlined into HTML). The y axis starts at zero: these are
@@ -67,6 +83,11 @@ func SVG(w io.Writer, c Chart) error {
 	const left, right, top, bottom = 64.0, 16.0, 16.0, 56.0
 	W, H := float64(c.Width), float64(c.Height)
 	plotW, plotH := W-left-right, H-top-bottom
+	legend, rows := layoutLegend(c.Lines, left, W-right)
+	if rows > 1 {
+		// The plot keeps its size; the document grows by the extra rows.
+		H += float64(rows-1) * legendRow
+	}
 
 	minX, maxX, maxY := math.Inf(1), math.Inf(-1), 0.0
 	n := 0
@@ -89,14 +110,18 @@ func SVG(w io.Writer, c Chart) error {
 	}
 	yTicks := niceTicks(maxY)
 	yMax := yTicks[len(yTicks)-1]
+	if n == 0 {
+		// Nothing to scale: only the zero line, no made-up top of 1.
+		yTicks = yTicks[:1]
+	}
 	sx := func(x float64) float64 { return left + (x-x0)/(x1-x0)*plotW }
 	sy := func(y float64) float64 { return top + plotH - y/yMax*plotH }
 
 	b := bufio.NewWriter(w)
 	esc := html.EscapeString
-	fmt.Fprintf(b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" width="100%%" role="img" aria-labelledby="chart-title chart-desc" font-family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif" font-size="12">`, c.Width, c.Height)
+	fmt.Fprintf(b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %s" width="100%%" role="img" aria-labelledby="chart-title chart-desc" font-family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif" font-size="12">`, c.Width, f(H))
 	fmt.Fprintf(b, `<title id="chart-title">%s</title><desc id="chart-desc">%s</desc>`, esc(c.Title), esc(c.Desc))
-	fmt.Fprintf(b, `<rect x="0" y="0" width="%d" height="%d" fill="#fff"/>`, c.Width, c.Height)
+	fmt.Fprintf(b, `<rect x="0" y="0" width="%d" height="%s" fill="#fff"/>`, c.Width, f(H))
 
 	// Grid and y axis.
 	b.WriteString(`<g class="y-axis" fill="#444" stroke="#ddd">`)
@@ -108,14 +133,15 @@ func SVG(w io.Writer, c Chart) error {
 	fmt.Fprintf(b, `<text transform="translate(14 %s) rotate(-90)" text-anchor="middle" stroke="none">%s</text>`, f(top+plotH/2), esc(c.Unit))
 	b.WriteString(`</g>`)
 
-	// x axis: a tick per year, thinned to at most 12 labels.
+	// x axis: a tick per year, thinned to at most 12 labels. With no
+	// points there are no years to show: the axis is drawn bare.
 	step := int(math.Ceil((x1 - x0) / 12))
 	b.WriteString(`<g class="x-axis" fill="#444" stroke="#999">`)
 	fmt.Fprintf(b, `<line x1="%s" x2="%s" y1="%s" y2="%s"/>`, f(left), f(left+plotW), f(top+plotH), f(top+plotH))
-	for y := int(x0); y <= int(x1); y += step {
+	for y := int(x0); n > 0 && y <= int(x1); y += step {
 		x := sx(float64(y))
 		fmt.Fprintf(b, `<line x1="%s" x2="%s" y1="%s" y2="%s"/>`, f(x), f(x), f(top+plotH), f(top+plotH+4))
-		if y < int(x1) || n == 0 {
+		if y < int(x1) {
 			// A year's label sits in the middle of its span.
 			fmt.Fprintf(b, `<text x="%s" y="%s" text-anchor="middle" stroke="none">%d</text>`, f(sx(float64(y)+0.5)), f(top+plotH+18), y)
 		}
@@ -123,10 +149,17 @@ func SVG(w io.Writer, c Chart) error {
 	b.WriteString(`</g>`)
 
 	if n == 0 {
-		fmt.Fprintf(b, `<text x="%s" y="%s" text-anchor="middle" fill="#444">No figures for this series</text>`, f(left+plotW/2), f(top+plotH/2))
+		noData := c.NoData
+		if noData == "" {
+			noData = "No figures for this series"
+		}
+		fmt.Fprintf(b, `<text x="%s" y="%s" text-anchor="middle" fill="#444">%s</text>`, f(left+plotW/2), f(top+plotH/2), esc(noData))
 	}
 
-	// Lines and markers.
+	// Lines and markers. With several lines a marker's tooltip names its
+	// line, and the texts printed instead of numbers stack up where lines
+	// share a period rather than overwrite each other.
+	texts := map[float64]int{}
 	for i, l := range c.Lines {
 		color := palette[i%len(palette)]
 		dash := ""
@@ -148,31 +181,76 @@ func SVG(w io.Writer, c Chart) error {
 		}
 		for _, p := range l.Points {
 			if p.Value == nil {
-				// Not a number: a hollow mark on the axis with the printed text.
-				fmt.Fprintf(b, `<text x="%s" y="%s" text-anchor="middle" stroke="none" font-size="10">%s</text>`, f(sx(p.X)), f(top+plotH-4), esc(p.Text))
+				// Not a number: the printed text on the axis, no marker.
+				y := top + plotH - 4 - 11*float64(texts[p.X])
+				texts[p.X]++
+				fmt.Fprintf(b, `<text x="%s" y="%s" text-anchor="middle" stroke="none" font-size="10">%s</text>`, f(sx(p.X)), f(y), esc(p.Text))
 				continue
 			}
+			name := p.Label
+			if len(c.Lines) > 1 {
+				name = l.Label + ", " + p.Label
+			}
 			fmt.Fprintf(b, `<circle cx="%s" cy="%s" r="3.5"><title>%s: %s</title></circle>`,
-				f(sx(p.X)), f(sy(*p.Value)), esc(p.Label), esc(formatValue(*p.Value)))
+				f(sx(p.X)), f(sy(*p.Value)), esc(name), esc(formatValue(*p.Value)))
 		}
 		b.WriteString(`</g>`)
 	}
 
-	// Legend below the axis.
-	lx := left
+	// Legend below the axis, a row at a time. A legend rather than labels
+	// at the line ends: names of up to 30 characters would take a third of
+	// the plot's width, and lines that end close together would need their
+	// labels moved apart; each marker's tooltip names its line instead.
 	for i, l := range c.Lines {
 		color := palette[i%len(palette)]
 		dash := ""
 		if l.Dashed {
 			dash = ` stroke-dasharray="5 4"`
 		}
-		y := H - 14
-		fmt.Fprintf(b, `<line x1="%s" x2="%s" y1="%s" y2="%s" stroke="%s" stroke-width="2"%s/>`, f(lx), f(lx+18), f(y), f(y), color, dash)
-		fmt.Fprintf(b, `<text x="%s" y="%s" dominant-baseline="middle" fill="#222">%s</text>`, f(lx+24), f(y), esc(l.Label))
-		lx += 40 + 6.5*float64(len([]rune(l.Label)))
+		e := legend[i]
+		y := float64(c.Height) - 14 + float64(e.row)*legendRow
+		fmt.Fprintf(b, `<line x1="%s" x2="%s" y1="%s" y2="%s" stroke="%s" stroke-width="2"%s/>`, f(e.x), f(e.x+18), f(y), f(y), color, dash)
+		fmt.Fprintf(b, `<text x="%s" y="%s" dominant-baseline="middle" fill="#222">%s</text>`, f(e.x+24), f(y), esc(e.label))
 	}
 	b.WriteString(`</svg>`)
 	return b.Flush()
+}
+
+// legendEntry is where a line's legend entry goes, and its text.
+type legendEntry struct {
+	x     float64
+	row   int
+	label string
+}
+
+// charWidth is the width of a character of the legend, estimated: the SVG
+// names no font, so the real width is not known here.
+const charWidth = 6.5
+
+// layoutLegend places the legend entries left to right from x0, starting a
+// new row when an entry would run past x1, and returns them with the
+// number of rows. A label too long for a row on its own is cut with an
+// ellipsis, so that no text leaves the viewBox.
+func layoutLegend(lines []Line, x0, x1 float64) ([]legendEntry, int) {
+	out := make([]legendEntry, len(lines))
+	x, row := x0, 0
+	for i, l := range lines {
+		label := []rune(l.Label)
+		// An entry is an 18-unit swatch, a 6-unit gap and the label.
+		if most := int((x1 - x0 - 24) / charWidth); len(label) > most && most > 1 {
+			label = append(label[:most-1], '…')
+		}
+		w := 24 + charWidth*float64(len(label))
+		if x > x0 && x+w > x1 {
+			x, row = x0, row+1
+		}
+		out[i] = legendEntry{x: x, row: row, label: string(label)}
+		x += w + 16
+	}
+	if len(lines) == 0 {
+		return out, 0
+	}
+	return out, row + 1
 }
 
 // niceTicks returns 0 and round steps up to at least max.

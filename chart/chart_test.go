@@ -5,9 +5,11 @@ import (
 	"encoding/xml"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/krimstat/krimstat/chart"
@@ -90,8 +92,9 @@ func TestSVG(t *testing.T) {
 			},
 		},
 		{
-			// Five lines: the fifth reuses the first colour of the
-			// four-colour palette, and the legend runs on to the right.
+			// Five lines of one series, by kind of period: each its own
+			// colour, the legend on one row, and each marker's tooltip
+			// naming its line.
 			name: "several-lines",
 			c: chart.Chart{
 				Title: "Sex purchase, reported offences per 100 000 inhabitants, Norway",
@@ -124,7 +127,17 @@ func TestSVG(t *testing.T) {
 			},
 		},
 		{
-			// A series with no figures still draws its axes and says so.
+			// Twelve series (regions) of one measure: twelve colours, a
+			// legend that wraps onto more rows and makes the document
+			// taller, a label too long for a row cut short, and two
+			// regions' "<5" in the same year stacked, not overprinted.
+			name: "twelve-series",
+			c:    twelveSeries(),
+		},
+		{
+			// A series with no figures still draws its axes and says so,
+			// without year labels (there are no years): before, it
+			// labelled the years 0 and 1, the second outside the viewBox.
 			name: "empty",
 			c: chart.Chart{
 				Title: "Sex purchase, reported persons, Svalbard",
@@ -160,6 +173,7 @@ func TestSVG(t *testing.T) {
 			}
 			got := buf.Bytes()
 			checkWellFormed(t, got)
+			checkInside(t, got)
 
 			golden := filepath.Join("testdata", tt.name+".svg")
 			if *update {
@@ -208,6 +222,77 @@ func checkWellFormed(t *testing.T, doc []byte) {
 	}
 }
 
+// twelveSeries is a chart of twelve regions' yearly counts, 2014 to 2016,
+// with gaps and suppressed values.
+func twelveSeries() chart.Chart {
+	regions := []string{"Norway", "Sweden", "Denmark", "Finland", "Iceland", "Oslo police district (2016-)",
+		"Vest police district (2016-)", "Øst police district (2016-)", "Innlandet police district (2016-)",
+		"Sør-Øst police district (2016-)", "Agder police district (2016-)",
+		"Troms police district (2016-), a label far too long to fit on one row of the legend, so it is cut short"}
+	c := chart.Chart{
+		Title: "Human trafficking: reported offences, twelve regions",
+		Desc:  "Line chart of reported offences (offences), 12 series.",
+		Unit:  "offences",
+	}
+	for i, r := range regions {
+		l := chart.Line{Label: r}
+		for j, year := range []int{2014, 2015, 2016} {
+			p := chart.Point{X: float64(year) + 0.5, Label: strconv.Itoa(year), Value: num(float64(10*(i+1) + 5*j)), Joined: j > 0}
+			switch {
+			case i == 1 && year == 2015, i == 2 && year == 2015:
+				p.Value, p.Text = nil, "<5"
+			case i == 3 && year == 2015:
+				continue // a gap: no point
+			case i == 3 && year == 2016:
+				p.Joined = false
+			}
+			l.Points = append(l.Points, p)
+		}
+		c.Lines = append(c.Lines, l)
+	}
+	return c
+}
+
+// checkInside checks that every text the chart places by x and y lies
+// within the viewBox.
+func checkInside(t *testing.T, doc []byte) {
+	t.Helper()
+	d := xml.NewDecoder(bytes.NewReader(doc))
+	var w, h float64
+	for {
+		tok, err := d.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		se, ok := tok.(xml.StartElement)
+		if !ok {
+			continue
+		}
+		attr := map[string]string{}
+		for _, a := range se.Attr {
+			attr[a.Name.Local] = a.Value
+		}
+		switch se.Name.Local {
+		case "svg":
+			if _, err := fmt.Sscanf(attr["viewBox"], "0 0 %g %g", &w, &h); err != nil {
+				t.Fatalf("viewBox %q: %v", attr["viewBox"], err)
+			}
+		case "text":
+			if attr["x"] == "" {
+				continue // placed by a transform: the y axis label
+			}
+			x, _ := strconv.ParseFloat(attr["x"], 64)
+			y, _ := strconv.ParseFloat(attr["y"], 64)
+			if x < 0 || x > w || y < 0 || y > h {
+				t.Errorf("text at (%v, %v): outside the viewBox 0 0 %v %v", x, y, w, h)
+			}
+		}
+	}
+}
+
 // firstDiff returns the index of the first byte where a and b differ.
 func firstDiff(a, b []byte) int {
 	i := 0
@@ -221,4 +306,22 @@ func firstDiff(a, b []byte) int {
 // in a one-line document without printing all of it.
 func around(b []byte, i int) []byte {
 	return b[max(0, i-40):min(len(b), i+40)]
+}
+
+// TestNoData checks the text drawn across an empty plot: the caller's,
+// escaped, or the default.
+func TestNoData(t *testing.T) {
+	for _, tt := range []struct{ noData, want string }{
+		{"", ">No figures for this series</text>"},
+		{`Ingen tall for "disse" seriene & regionene`, ">Ingen tall for &#34;disse&#34; seriene &amp; regionene</text>"},
+	} {
+		var buf bytes.Buffer
+		if err := chart.SVG(&buf, chart.Chart{Title: "t", NoData: tt.noData}); err != nil {
+			t.Fatal(err)
+		}
+		checkWellFormed(t, buf.Bytes())
+		if !bytes.Contains(buf.Bytes(), []byte(tt.want)) {
+			t.Errorf("NoData %q: got %s, want it to contain %s", tt.noData, buf.Bytes(), tt.want)
+		}
+	}
 }

@@ -96,6 +96,8 @@ type catalogue struct {
 	// citizenships are read only when a request filters by citizenship:
 	// it takes every observation of the release.
 	citizenships *lazySet
+	// labels holds the release's names by language.
+	labels map[string]labels
 }
 
 // catalogue returns the ids of a release, read once per release; callers
@@ -141,6 +143,10 @@ func (h *Handler) readCatalogue(ctx context.Context, rel string) (catalogue, err
 	}
 	for _, s := range cat.sourceList {
 		cat.sources[s.ID] = true
+	}
+	cat.labels = map[string]labels{}
+	for _, lang := range langs {
+		cat.labels[lang] = newLabels(offs, regs, ms, cat.sourceList, lang)
 	}
 	return cat, nil
 }

@@ -21,8 +21,30 @@ const (
 	formatText   = "text"
 )
 
-// krimstatTitle is the title Krimstat is cited under.
-const krimstatTitle = "Krimstat: police-reported sex purchase, human trafficking and pimping in Norway, with Eurostat and UNODC comparison data"
+// citeTexts are the words of a citation in one language.
+type citeTexts struct {
+	title, dataset, release, retrieved, from, accessed, releaseOf, compiled, table, noDate string
+	month                                                                                  func(time.Month) string
+}
+
+// citeText holds the citation's words by language. APA's Norwegian form
+// ("Hentet ... fra ...") follows the Norwegian APA 7 guide.
+var citeText = map[string]citeTexts{
+	langEN: {
+		title:   "Krimstat: police-reported sex purchase, human trafficking and pimping in Norway, with Eurostat and UNODC comparison data",
+		dataset: "[Data set]", release: "Release", retrieved: "Retrieved", from: "from", accessed: "Accessed",
+		releaseOf: "Release %s of %s", compiled: "compiled from the sources cited with it", table: "Table", noDate: "n.d.",
+		month: func(m time.Month) string { return m.String() },
+	},
+	langNB: {
+		title:   "Krimstat: politianmeldt kjøp av seksuelle tjenester, menneskehandel og hallikvirksomhet i Norge, med sammenligningsdata fra Eurostat og UNODC",
+		dataset: "[Datasett]", release: "Versjon", retrieved: "Hentet", from: "fra", accessed: "Lest",
+		releaseOf: "Versjon %s av %s", compiled: "satt sammen fra kildene som er sitert sammen med den", table: "Tabell", noDate: "u.å.",
+		month: func(m time.Month) string {
+			return [...]string{"januar", "februar", "mars", "april", "mai", "juni", "juli", "august", "september", "oktober", "november", "desember"}[m-1]
+		},
+	},
+}
 
 // Citation is the response of GET /v1/cite: how to cite a query's data.
 type Citation struct {
@@ -51,6 +73,7 @@ type CSLItem struct {
 	Version   string    `json:"version,omitempty"`
 	Issued    *CSLDate  `json:"issued,omitempty"`
 	Accessed  CSLDate   `json:"accessed"`
+	Language  string    `json:"language,omitempty" example:"nb"`
 	Note      string    `json:"note,omitempty"`
 } // @name CSLItem
 
@@ -87,6 +110,7 @@ type CSLDate struct {
 //	@Param			small		query		int			false	"Series parameter, accepted so a series query can be cited unchanged"
 //	@Param			cite		query		string		false	"Which route the query is for (default: series when offence, region and measure are single, else observations)"	Enums(series, observations)
 //	@Param			format		query		string		false	"Representation (default json)"	Enums(json, bibtex, text)
+//	@Param			lang		query		string		false	"Language of the citation: en (default) or nb; without it, Accept-Language"	Enums(en, nb)
 //	@Param			release		query		string		false	"Release id (default: the current release)"
 //	@Success		200			{object}	Citation
 //	@Failure		400,404,406,500,503	{object}	problem.Problem
@@ -124,12 +148,17 @@ func (h *Handler) getCite(c *gin.Context) error {
 
 	v := url.Values{}
 	for name, vs := range q.values {
-		if name != "format" && name != "cite" {
+		if name != "format" && name != "cite" && name != "lang" {
 			v[name] = vs
 		}
 	}
 	cited := url.URL{Scheme: scheme(c), Host: c.Request.Host, Path: "/v1/" + kind, RawQuery: v.Encode()}
-	cit := citation(rel, sources, cited.String(), time.Now().UTC())
+	lang, err := q.language(c.GetHeader("Accept-Language"))
+	if err != nil {
+		return err
+	}
+	cit := citation(rel, sources, cited.String(), time.Now().UTC(), lang)
+	c.Header("Content-Language", lang)
 	// A citation names today's access date and the Host the client used:
 	// neither may be served to another client or on another day from a
 	// cache, so it is computed per request.
@@ -155,15 +184,15 @@ func (h *Handler) citedBy(ctx context.Context, q query, kind string, rel store.R
 				return nil, store.InvalidParam(name, "a series is totals only; cite=observations cites a breakdown")
 			}
 		}
-		req, err := parseSeries(q)
+		reqs, err := parseSeriesSet(q)
 		if err != nil {
 			return nil, err
 		}
-		s, err := series.Build(ctx, h.store, rel.ID, req)
+		set, err := series.BuildSet(ctx, h.store, rel.ID, reqs)
 		if err != nil {
 			return nil, err
 		}
-		return s.Sources, nil
+		return set.Sources, nil
 	case "observations":
 		for _, name := range []string{"per", "harmonise", "small"} {
 			if _, ok := q.values[name]; ok {
@@ -211,11 +240,12 @@ func scheme(c *gin.Context) string {
 	return "http"
 }
 
-// citation builds every form of the citation.
-func citation(rel store.Release, sources []store.Source, cited string, now time.Time) Citation {
+// citation builds every form of the citation in lang.
+func citation(rel store.Release, sources []store.Source, cited string, now time.Time, lang string) Citation {
+	tx := citeText[lang]
 	accessed := now.Format("2006-01-02")
 	relDate := dateParts(rel.Created)
-	relYear := "n.d."
+	relYear := tx.noDate
 	if len(relDate) > 0 {
 		relYear = strconv.Itoa(relDate[0])
 	}
@@ -224,13 +254,13 @@ func citation(rel store.Release, sources []store.Source, cited string, now time.
 
 	// Krimstat itself.
 	var apa, bib strings.Builder
-	fmt.Fprintf(&apa, "Krimstat. (%s). %s (Release %s) [Data set]. Retrieved %s, from %s\n",
-		relYear, krimstatTitle, rel.ID, accessed, cited)
-	fmt.Fprintf(&bib, "@misc{krimstat-%s,\n  author = {{Krimstat}},\n  title = {%s},\n  year = {%s},\n  version = {%s},\n  howpublished = {\\url{%s}},\n  note = {Release %s of %s. Accessed %s},\n}\n",
-		rel.ID, tex(krimstatTitle), relYear, rel.ID, cited, tex(rel.ID), rel.Created, accessed)
-	kitem := CSLItem{ID: "krimstat-" + rel.ID, Type: "dataset", Title: krimstatTitle, Author: []CSLName{{"Krimstat"}},
-		Publisher: "Krimstat", URL: cited, Version: rel.ID, Accessed: acc,
-		Note: "Release " + rel.ID + " of " + rel.Created + "; compiled from the sources cited with it"}
+	fmt.Fprintf(&apa, "Krimstat. (%s). %s (%s %s) %s. %s %s, %s %s\n",
+		relYear, tx.title, tx.release, rel.ID, tx.dataset, tx.retrieved, accessed, tx.from, cited)
+	fmt.Fprintf(&bib, "@misc{krimstat-%s,\n  author = {{Krimstat}},\n  title = {%s},\n  year = {%s},\n  version = {%s},\n  howpublished = {\\url{%s}},\n  note = {%s. %s %s},\n}\n",
+		rel.ID, tex(tx.title), relYear, rel.ID, cited, tex(fmt.Sprintf(tx.releaseOf, rel.ID, rel.Created)), tx.accessed, accessed)
+	kitem := CSLItem{ID: "krimstat-" + rel.ID, Type: "dataset", Title: tx.title, Author: []CSLName{{"Krimstat"}},
+		Publisher: "Krimstat", URL: cited, Version: rel.ID, Accessed: acc, Language: lang,
+		Note: fmt.Sprintf(tx.releaseOf, rel.ID, rel.Created) + "; " + tx.compiled}
 	if len(relDate) > 0 {
 		kitem.Issued = &CSLDate{DateParts: [][]int{relDate}}
 	}
@@ -238,27 +268,27 @@ func citation(rel store.Release, sources []store.Source, cited string, now time.
 
 	for _, s := range sources {
 		parts := dateParts(s.Published)
-		year := "n.d."
+		year := tx.noDate
 		if len(parts) > 0 {
-			year = apaDate(parts)
+			year = apaDate(parts, tx.month)
 		}
 		kind := ""
 		if s.TableID != "" {
-			kind = " [Data set]"
+			kind = " " + tx.dataset
 		}
 		fmt.Fprintf(&apa, "%s. (%s). %s%s. %s\n", strings.TrimSuffix(s.Publisher, "."), year, s.Title, kind, s.URL)
-		y := "n.d."
+		y := tx.noDate
 		if len(parts) > 0 {
 			y = strconv.Itoa(parts[0])
 		}
-		fmt.Fprintf(&bib, "\n@misc{%s,\n  author = {{%s}},\n  title = {%s},\n  year = {%s},\n  howpublished = {\\url{%s}},\n  note = {Accessed %s},\n}\n",
-			s.ID, tex(s.Publisher), tex(s.Title), y, s.URL, accessed)
+		fmt.Fprintf(&bib, "\n@misc{%s,\n  author = {{%s}},\n  title = {%s},\n  year = {%s},\n  howpublished = {\\url{%s}},\n  note = {%s %s},\n}\n",
+			s.ID, tex(s.Publisher), tex(s.Title), y, s.URL, tx.accessed, accessed)
 		item := CSLItem{ID: s.ID, Type: cslType(s), Title: s.Title, Author: []CSLName{{s.Publisher}}, URL: s.URL, Accessed: acc}
 		if len(parts) > 0 {
 			item.Issued = &CSLDate{DateParts: [][]int{parts}}
 		}
 		if s.TableID != "" {
-			item.Note = "Table " + s.TableID
+			item.Note = tx.table + " " + s.TableID
 		}
 		cit.CSL = append(cit.CSL, item)
 	}
@@ -294,11 +324,11 @@ func dateParts(s string) []int {
 	return out
 }
 
-// apaDate writes date parts as APA does: 2012, June 22.
-func apaDate(parts []int) string {
+// apaDate writes date parts as APA does: 2012, June 22 (2012, juni 22).
+func apaDate(parts []int, month func(time.Month) string) string {
 	s := strconv.Itoa(parts[0])
 	if len(parts) > 1 && parts[1] >= 1 && parts[1] <= 12 {
-		s += ", " + time.Month(parts[1]).String()
+		s += ", " + month(time.Month(parts[1]))
 		if len(parts) > 2 {
 			s += " " + strconv.Itoa(parts[2])
 		}

@@ -45,10 +45,12 @@ func TestContract(t *testing.T) {
 		{"/v1/observations", "/v1/observations?limit=0", ""},
 		{"/v1/observations", "/v1/observations?format=xml", ""},
 		{"/v1/observations", "/v1/observations", "application/xml"},
-		// format=jsonstat is served as application/json, which OpenAPI 2
-		// (swag) can only document with the route's one JSON schema; the
-		// JSON-stat bodies are checked by TestJSONStatRoundTrip, through the
-		// project's strict JSON-stat reader, instead.
+		// JSON-stat is served as application/json: the contract's 200
+		// body is oneOf the route's JSON and a JSON-stat dataset.
+		{"/v1/observations", "/v1/observations?offence=sex-purchase&region=NO&format=jsonstat", ""},
+		{"/v1/observations", "/v1/observations?offence=sex-purchase&region=NO&lang=nb", "application/json+stat"},
+		{"/v1/observations", "/v1/observations?region=NO&format=csv&layout=wide&lang=nb", ""},
+		{"/v1/series", "/v1/series?offence=sex-purchase&region=NO&measure=reported-persons&format=jsonstat", ""},
 		{"/v1/observations", "/v1/observations?offence=sex-purchase&format=csv&csv_dialect=excel-no", ""},
 		{"/v1/observations", "/v1/observations?csv_dialect=excel", ""},
 		{"/v1/series", "/v1/series?offence=sex-purchase&region=NO&measure=reported-persons&per=100000", ""},

@@ -97,6 +97,28 @@ const maxFileName = 120
 // running them as formulas; numeric columns are written with a decimal
 // comma and never prefixed. RFC 4180 output is left exactly as published.
 func writeCSV(c *gin.Context, t table) {
+	out := startCSV(c, t)
+	for _, row := range t.rows {
+		if out.row(row) != nil {
+			return // the client went away
+		}
+	}
+	_ = out.end()
+}
+
+// csvOut writes a CSV response row by row, so a whole selection can be
+// streamed without being held: t's rows are ignored, its name, header,
+// numeric columns and dialect used.
+type csvOut struct {
+	w       *csv.Writer
+	excel   bool
+	numeric []bool
+	cells   []string
+	rows    int
+}
+
+// startCSV sends the headers and the header row of t.
+func startCSV(c *gin.Context, t table) *csvOut {
 	name := t.name
 	if rel := c.Writer.Header().Get(releaseHeader); rel != "" {
 		name = fileName(name) + "-" + fileName(rel)
@@ -104,32 +126,47 @@ func writeCSV(c *gin.Context, t table) {
 	c.Header("Content-Type", "text/csv; charset=utf-8; header=present")
 	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.csv"`, name))
 	c.Status(http.StatusOK)
-	w := csv.NewWriter(c.Writer)
-	w.UseCRLF = true
-	if t.dialect != csvExcelNO {
-		_ = w.Write(t.header)
-		_ = w.WriteAll(t.rows) // WriteAll flushes; a write error means the client went away
-		return
+	o := &csvOut{w: csv.NewWriter(c.Writer), excel: t.dialect == csvExcelNO, cells: make([]string, len(t.header))}
+	o.w.UseCRLF = true
+	if o.excel {
+		o.w.Comma = ';'
+		_, _ = c.Writer.WriteString("\ufeff")
+		o.numeric = make([]bool, len(t.header))
+		for i, h := range t.header {
+			o.numeric[i] = slices.Contains(t.numeric, h) || (t.numeric == nil && (h == "value" || h == "rate"))
+		}
 	}
-	w.Comma = ';'
-	_, _ = c.Writer.WriteString("\ufeff")
-	numeric := make([]bool, len(t.header))
-	for i, h := range t.header {
-		numeric[i] = slices.Contains(t.numeric, h) || (t.numeric == nil && (h == "value" || h == "rate"))
-	}
-	_ = w.Write(t.header)
-	out := make([]string, len(t.header))
-	for _, row := range t.rows {
-		for i, cell := range row {
+	_ = o.w.Write(t.header)
+	return o
+}
+
+// row writes one row; an error means the client went away.
+func (o *csvOut) row(cells []string) error {
+	if o.excel {
+		for i, cell := range cells {
 			switch {
-			case i < len(numeric) && numeric[i]:
+			case i < len(o.numeric) && o.numeric[i]:
 				cell = strings.Replace(cell, ".", ",", 1)
 			case cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])):
 				cell = "'" + cell
 			}
-			out[i] = cell
+			o.cells[i] = cell
 		}
-		_ = w.Write(out[:len(row)])
+		cells = o.cells[:len(cells)]
 	}
-	w.Flush()
+	if err := o.w.Write(cells); err != nil {
+		return err
+	}
+	// Flushing every so many rows sends a large file as it is made.
+	if o.rows++; o.rows%1024 == 0 {
+		o.w.Flush()
+		return o.w.Error()
+	}
+	return nil
+}
+
+// end flushes what is left.
+func (o *csvOut) end() error {
+	o.w.Flush()
+	return o.w.Error()
 }

@@ -40,7 +40,7 @@ func edgeRouter(t testing.TB, misses int) *gin.Engine {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	h := handlers.New(st, log, openapi.JSON)
 	cfg := httpcache.DefaultConfig()
-	cfg.RequestKey = h.CacheKey
+	cfg.RequestKey, cfg.Vary = h.CacheKey, handlers.CacheVary
 	tier, err := httpcache.NewTiered(cfg, nil, log)
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +94,7 @@ func TestHostileRequests(t *testing.T) {
 		{"Accept of 300 bytes of junk", "/v1/offences", []string{"Accept", strings.Repeat("x/y;", 75)}, false, http.StatusNotAcceptable, ""},
 		{"GET with a body", "/v1/offences", []string{"Content-Length", "5"}, true, http.StatusRequestEntityTooLarge, ""},
 		{"swagger doc.json", "/swagger/doc.json", nil, false, http.StatusNotFound, ""},
-		{"series of two regions", "/v1/series?offence=sex-purchase&measure=reported-persons&region=NO,SE", nil, false, http.StatusBadRequest, "region"},
+		{"series of two measures", "/v1/series?offence=sex-purchase&region=NO&measure=reported-persons,reported-offences", nil, false, http.StatusBadRequest, "measure"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

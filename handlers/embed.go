@@ -22,12 +22,20 @@ import (
 // styles and data: images are allowed, and any site may frame the page.
 const embedCSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors *; base-uri 'none'; form-action 'none'"
 
-// seriesView is a series with the names a chart shows.
+// seriesView is the series of a request with the names a chart shows.
 type seriesView struct {
-	res                   SeriesResponse
-	offence, region, unit string
-	measure               string
-	apiQuery              string // the /v1/series query the chart shows
+	res SeriesResponse
+	all []series.Series // every series, data first
+	// labels name each series in the legend, the table and the
+	// description: its region, its offence, or both, whichever vary.
+	labels []string
+	// offences and regions are the names of the series' offences and
+	// regions, each once, in the order of the series.
+	offences, regions []string
+	measure, unit     string
+	apiQuery          string // the /v1/series query the chart shows
+	lang              string // the language of names and texts
+	w                 words  // the texts in lang
 }
 
 // seriesViewFor parses a series query and builds the series with names.
@@ -36,7 +44,7 @@ func (h *Handler) seriesViewFor(c *gin.Context) (seriesView, error) {
 	if err != nil {
 		return seriesView{}, err
 	}
-	req, err := parseSeries(q)
+	reqs, err := parseSeriesSet(q)
 	if err != nil {
 		return seriesView{}, err
 	}
@@ -45,7 +53,7 @@ func (h *Handler) seriesViewFor(c *gin.Context) (seriesView, error) {
 		return seriesView{}, err
 	}
 	ctx := c.Request.Context()
-	res, err := h.buildSeries(ctx, rel, req)
+	res, err := h.buildSeries(ctx, rel, reqs)
 	if err != nil {
 		return seriesView{}, err
 	}
@@ -53,9 +61,15 @@ func (h *Handler) seriesViewFor(c *gin.Context) (seriesView, error) {
 	if err != nil {
 		return seriesView{}, err
 	}
-	v := seriesView{res: res, unit: res.Data.Unit, apiQuery: link("/v1/series", canon)}
+	lang, err := q.language(c.GetHeader("Accept-Language"))
+	if err != nil {
+		return seriesView{}, err
+	}
+	c.Header("Content-Language", lang)
+	v := seriesView{res: res, all: res.all(), unit: res.Data.Unit, apiQuery: link("/v1/series", canon, langParam(lang)),
+		lang: lang, w: wordsOf[lang]}
 	if res.Data.Per != 0 {
-		v.unit = res.Data.Unit + " per 100,000 inhabitants"
+		v.unit = res.Data.Unit + v.w.PerInhabitants
 	}
 	if err := h.names(ctx, rel.ID, &v); err != nil {
 		return seriesView{}, err
@@ -63,68 +77,165 @@ func (h *Handler) seriesViewFor(c *gin.Context) (seriesView, error) {
 	return v, nil
 }
 
-// names fills in the English names of the series' offence, region and measure.
+// names fills in the names, in the view's language, of the series'
+// offences, regions and measure, and each series' label.
 func (h *Handler) names(ctx context.Context, rel string, v *seriesView) error {
-	s := v.res.Data
-	o, err := h.store.Offence(ctx, rel, s.Offence)
-	if err != nil {
-		return err
-	}
-	r, err := h.store.Region(ctx, rel, s.Region)
-	if err != nil {
-		return err
+	offence, region := map[string]string{}, map[string]string{}
+	for _, s := range v.all {
+		if _, ok := offence[s.Offence]; !ok {
+			o, err := h.store.Offence(ctx, rel, s.Offence)
+			if err != nil {
+				return err
+			}
+			offence[s.Offence] = text(o.Name, v.lang)
+			v.offences = append(v.offences, offence[s.Offence])
+		}
+		if _, ok := region[s.Region]; !ok {
+			r, err := h.store.Region(ctx, rel, s.Region)
+			if err != nil {
+				return err
+			}
+			region[s.Region] = text(r.Name, v.lang)
+			v.regions = append(v.regions, region[s.Region])
+		}
 	}
 	ms, err := h.store.Measures(ctx, rel)
 	if err != nil {
 		return err
 	}
-	m, err := store.FindMeasure(ms, s.Measure)
+	m, err := store.FindMeasure(ms, v.res.Data.Measure)
 	if err != nil {
 		return err
 	}
-	v.offence, v.region, v.measure = o.Name.EN, r.Name.EN, m.Name.EN
+	v.measure = text(m.Name, v.lang)
+	for _, s := range v.all {
+		switch {
+		case len(offence) > 1 && len(region) > 1:
+			v.labels = append(v.labels, offence[s.Offence]+", "+region[s.Region])
+		case len(offence) > 1:
+			v.labels = append(v.labels, offence[s.Offence])
+		default:
+			v.labels = append(v.labels, region[s.Region])
+		}
+	}
 	return nil
 }
 
+// several reports whether the view shows more than one series.
+func (v seriesView) several() bool { return len(v.all) > 1 }
+
 // title is the chart's heading.
 func (v seriesView) title() string {
-	return fmt.Sprintf("%s, %s: %s", v.offence, v.region, strings.ToLower(v.measure))
+	return fmt.Sprintf("%s, %s: %s", v.andList(v.offences), v.andList(v.regions), strings.ToLower(v.measure))
 }
 
-// sourceLine names the chosen source and the release.
+// andList joins names as prose: "a", "a and b", "a, b and c".
+func (v seriesView) andList(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + v.w.And + names[len(names)-1]
+}
+
+// notes are the series' notes, each once; with several series a note that
+// not all of them share names the series it belongs to.
+func (v seriesView) notes() string {
+	var order []string
+	of := map[string][]string{}
+	for i, s := range v.all {
+		for _, n := range s.Notes {
+			if _, ok := of[n]; !ok {
+				order = append(order, n)
+			}
+			of[n] = append(of[n], v.labels[i])
+		}
+	}
+	var out []string
+	for _, n := range order {
+		if len(of[n]) < len(v.all) {
+			n = v.andList(of[n]) + ": " + n
+		}
+		out = append(out, n)
+	}
+	return strings.Join(out, " ")
+}
+
+// sourceLine names the chosen sources and the release. With several
+// series, each source names the series it was chosen for, unless it was
+// chosen for all of them.
 func (v seriesView) sourceLine() string {
-	s := v.res.Data
-	if s.Source == "" {
-		return "Source: none (no figures). Data: Krimstat release " + v.res.Meta.Release + "."
+	var chosen []string         // the chosen sources, each once
+	by := map[string][]string{} // the labels of the series each source was chosen for
+	var empty []string          // the labels of the series without a source
+	for i, s := range v.all {
+		if s.Source == "" {
+			empty = append(empty, v.labels[i])
+			continue
+		}
+		if _, ok := by[s.Source]; !ok {
+			chosen = append(chosen, s.Source)
+		}
+		by[s.Source] = append(by[s.Source], v.labels[i])
 	}
-	src := v.source(s.Source)
-	line := fmt.Sprintf("Source: %s, “%s”", src.Publisher, src.Title)
-	if src.Published != "" {
-		line += " (" + src.Published + ")"
+	if len(chosen) == 0 {
+		return fmt.Sprintf(v.w.NoSource, v.res.Meta.Release)
 	}
-	if s.Per != 0 {
+	var parts []string
+	for _, id := range chosen {
+		src := v.source(id)
+		part := fmt.Sprintf("%s, “%s”", src.Publisher, src.Title)
+		if src.Published != "" {
+			part += " (" + src.Published + ")"
+		}
+		if len(by[id]) < len(v.all) {
+			part += v.w.For + v.andList(by[id])
+		}
+		parts = append(parts, part)
+	}
+	line := v.w.Source
+	if len(chosen) > 1 {
+		line = v.w.Sources
+	}
+	line += strings.Join(parts, "; ")
+	if len(empty) > 0 {
+		line += v.w.NoFigures + v.andList(empty)
+	}
+	if v.res.Data.Per != 0 {
+		if d := v.denominator(); d != nil {
+			line += fmt.Sprintf(v.w.Population, v.source(d.Source).Publisher)
+		}
+	}
+	return line + fmt.Sprintf(v.w.Compiled, v.res.Meta.Release)
+}
+
+// denominator is the first population figure any point divides by.
+func (v seriesView) denominator() *series.Denominator {
+	for _, s := range v.all {
 		for _, p := range s.Points {
 			if p.Denominator != nil {
-				line += fmt.Sprintf("; population: %s", v.source(p.Denominator.Source).Publisher)
-				break
+				return p.Denominator
 			}
 		}
 	}
-	return line + ". Compiled by Krimstat, release " + v.res.Meta.Release + "."
+	return nil
 }
 
 // licenceLine states the licences of the sources shown.
 func (v seriesView) licenceLine() string {
 	var ls []string
 	for _, src := range v.res.Meta.Sources {
-		if src.ID == v.res.Data.Source || v.res.Data.Per != 0 && src.ID == store.PopulationSource {
+		shown := v.res.Data.Per != 0 && src.ID == store.PopulationSource
+		for _, s := range v.all {
+			shown = shown || src.ID == s.Source
+		}
+		if shown {
 			ls = append(ls, src.Publisher+": "+src.Licence)
 		}
 	}
 	if len(ls) == 0 {
 		return ""
 	}
-	return "Licence: " + strings.Join(ls, "; ") + "."
+	return v.w.Licence + strings.Join(ls, "; ") + "."
 }
 
 func (v seriesView) source(id string) store.Source {
@@ -140,31 +251,88 @@ func (v seriesView) source(id string) store.Source {
 func (v seriesView) plotted(p series.Point) (*float64, string) {
 	if v.res.Data.Per != 0 {
 		if p.Rate == nil {
-			return nil, "n/a"
+			return nil, v.w.NA
 		}
 		return p.Rate, ""
 	}
 	return p.Value, p.ValueText
 }
 
-// chart draws the series: calendar years as one line and each kind of part
-// of a year as its own dashed line, since a tertial is not comparable with
-// a year. Points are joined only to the period just before them.
+// shown is what a table cell or a description says of a point: the
+// number, or what the source printed instead.
+func (v seriesView) shown(p series.Point) string {
+	val, text := v.plotted(p)
+	if val == nil {
+		return text
+	}
+	return formatNumber(*val)
+}
+
+// chart draws the series: for each series, calendar years as one line and
+// each kind of part of a year as its own dashed line, since a tertial is
+// not comparable with a year. Points are joined only to the period just
+// before them. One series' lines are labelled by kind of period; several
+// series' lines by series (and kind, for parts of years).
 func (v seriesView) chart() chart.Chart {
+	c := chart.Chart{Title: v.title(), Unit: v.unit, Width: 640, Height: 360}
+	if v.several() {
+		c.NoData = v.w.NoFiguresSeries
+	}
+	for i, s := range v.all {
+		for _, l := range v.lines(s) {
+			if v.several() {
+				if l.Label == v.w.periodLabel(store.PeriodYear) {
+					l.Label = v.labels[i]
+				} else {
+					l.Label = v.labels[i] + ", " + l.Label
+				}
+			}
+			c.Lines = append(c.Lines, l)
+		}
+	}
+	values := func(s series.Series) string {
+		var parts []string
+		for _, p := range s.Points {
+			parts = append(parts, p.Period+": "+v.shown(p))
+		}
+		return strings.Join(parts, "; ")
+	}
+	c.Desc = fmt.Sprintf(v.w.LineChart, strings.ToLower(v.measure), v.unit) + v.sourceLine() + " "
+	if v.several() {
+		c.Desc = fmt.Sprintf(v.w.LineCharts, strings.ToLower(v.measure), v.unit, len(v.all)) + v.sourceLine() + " "
+	}
+	switch {
+	case v.res.Meta.Count == 0:
+		c.Desc += v.w.NoFiguresShort
+	case !v.several():
+		c.Desc += v.w.Values + values(v.res.Data) + "." + v.w.Gaps
+	default:
+		var parts []string
+		for i, s := range v.all {
+			if len(s.Points) == 0 {
+				parts = append(parts, v.labels[i]+v.w.NoneFor)
+				continue
+			}
+			parts = append(parts, v.labels[i]+": "+values(s)+".")
+		}
+		c.Desc += v.w.ValuesBySeries + strings.Join(parts, " ") + v.w.Gaps
+	}
+	return c
+}
+
+// lines are one series' lines, calendar years first, labelled by kind of
+// period.
+func (v seriesView) lines(s series.Series) []chart.Line {
 	kinds := map[string]*chart.Line{}
 	var order []string
-	label := map[string]string{
-		store.PeriodYear: "calendar year", store.PeriodHalf: "half year", store.PeriodTertial: "January-April etc. (tertial)",
-		store.PeriodQuarter: "quarter", store.PeriodMonth: "month",
-	}
-	for _, p := range v.res.Data.Points {
+	for _, p := range s.Points {
 		per, err := store.ParsePeriod(p.Period)
 		if err != nil {
 			continue
 		}
 		l, ok := kinds[per.Kind]
 		if !ok {
-			l = &chart.Line{Label: label[per.Kind], Dashed: per.Kind != store.PeriodYear}
+			l = &chart.Line{Label: v.w.periodLabel(per.Kind), Dashed: per.Kind != store.PeriodYear}
 			kinds[per.Kind] = l
 			order = append(order, per.Kind)
 		}
@@ -172,7 +340,6 @@ func (v seriesView) chart() chart.Chart {
 		joined := len(l.Points) > 0 && l.Points[len(l.Points)-1].Label == per.Previous().String()
 		l.Points = append(l.Points, chart.Point{X: midYear(per), Label: p.Period, Value: val, Text: text, Joined: joined})
 	}
-	c := chart.Chart{Title: v.title(), Unit: v.unit, Width: 640, Height: 360}
 	slices.SortFunc(order, func(a, b string) int {
 		if a == store.PeriodYear {
 			return -1
@@ -182,25 +349,11 @@ func (v seriesView) chart() chart.Chart {
 		}
 		return strings.Compare(a, b)
 	})
+	out := make([]chart.Line, 0, len(order))
 	for _, k := range order {
-		c.Lines = append(c.Lines, *kinds[k])
+		out = append(out, *kinds[k])
 	}
-	var parts []string
-	for _, p := range v.res.Data.Points {
-		val, text := v.plotted(p)
-		if val == nil {
-			parts = append(parts, p.Period+": "+text)
-		} else {
-			parts = append(parts, p.Period+": "+formatNumber(*val))
-		}
-	}
-	c.Desc = fmt.Sprintf("Line chart of %s (%s). %s ", strings.ToLower(v.measure), v.unit, v.sourceLine())
-	if len(parts) == 0 {
-		c.Desc += "No figures."
-	} else {
-		c.Desc += "Values: " + strings.Join(parts, "; ") + ". Missing periods are gaps, not zeros."
-	}
-	return c
+	return out
 }
 
 // midYear places a period in the middle of its span, in years.
@@ -218,19 +371,20 @@ func formatNumber(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64)
 // getSeriesSVG godoc
 //
 //	@Summary		A series as an SVG chart
-//	@Description	The series of GET /v1/series (same parameters) drawn as a static, script-free SVG line chart: calendar years as one line, parts of years as separate dashed lines, gaps left as gaps, y axis from zero; with per=100000 the rates are drawn. The SVG has a title and a description listing every value.
+//	@Description	The series of GET /v1/series (same parameters) drawn as a static, script-free SVG line chart: calendar years as one line, parts of years as separate dashed lines, gaps left as gaps, y axis from zero; with per=100000 the rates are drawn. With several offences or regions (up to 12 series), each series is its own line (own colour), named in a legend below the chart. The SVG has a title and a description listing every value.
 //	@Tags			embed
 //	@ID				getSeriesSVG
 //	@Produce		image/svg+xml
-//	@Param			offence		query		string	true	"Offence id"	example(sex-purchase)
-//	@Param			region		query		string	true	"Region id"	example(NO)
-//	@Param			measure		query		string	true	"Measure id"	example(reported-persons)
+//	@Param			offence		query		string	true	"Offence id, or several (comma-separated): one line each"	example(sex-purchase)
+//	@Param			region		query		string	true	"Region id, or several (comma-separated): one line each"	example(NO)
+//	@Param			measure		query		string	true	"Measure id (one)"	example(reported-persons)
 //	@Param			source		query		string	false	"Source id (default: by precedence)"
 //	@Param			per			query		int		false	"Draw rates per this many inhabitants"	Enums(100000)
 //	@Param			harmonise	query		string	false	"Express pre-2016 district figures on the districts of 2016"	Enums(2016)
 //	@Param			from		query		string	false	"First period"
 //	@Param			to			query		string	false	"Last period"
 //	@Param			small		query		int		false	"Counts below this are small"	minimum(0)	default(20)
+//	@Param			lang		query		string	false	"Language of the texts and names: en (default) or nb; without it, Accept-Language"	Enums(en, nb)
 //	@Param			release		query		string	false	"Release id (default: the current release)"
 //	@Success		200			{string}	string	"SVG document"
 //	@Failure		400,404,406,500,503	{object}	problem.Problem
@@ -252,7 +406,7 @@ func (h *Handler) getSeriesSVG(c *gin.Context) error {
 // embedPage is the HTML of GET /embed/series. Everything is inline: the
 // page makes no request of its own.
 var embedPage = template.Must(template.New("embed").Parse(`<!doctype html>
-<html lang="en">
+<html lang="{{.W.HTMLLang}}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -279,15 +433,15 @@ a{color:#1b5e9f}
 {{.SVG}}
 <figcaption class="source">{{.Source}}</figcaption>
 </figure>
-<p class="meta">{{.Licence}} <a href="{{.APIQuery}}" target="_blank" rel="noopener">Data and provenance (API)</a></p>
+<p class="meta">{{.Licence}} <a href="{{.APIQuery}}" target="_blank" rel="noopener">{{.W.DataAPI}}</a></p>
 <details>
-<summary>Data table</summary>
+<summary>{{.W.DataTable}}</summary>
 <table>
-<caption>{{.Title}} ({{.Unit}})</caption>
-<thead><tr><th scope="col">Period</th><th scope="col">Value</th><th scope="col">Change</th><th scope="col">Flags</th></tr></thead>
+<caption>{{.Title}} ({{.Unit}}){{if .Several}}{{.W.EmptyCell}}{{end}}</caption>
+<thead><tr><th scope="col">{{.W.Period}}</th>{{range .Head}}<th scope="col">{{.}}</th>{{end}}</tr></thead>
 <tbody>
-{{range .Rows}}<tr><th scope="row">{{.Period}}</th><td class="n">{{.Value}}</td><td class="n">{{.Change}}</td><td>{{.Flags}}</td></tr>
-{{else}}<tr><td colspan="4">No figures for this series.</td></tr>
+{{range .Rows}}<tr><th scope="row">{{.Period}}</th>{{range .Cells}}<td{{if .Num}} class="n"{{end}}>{{.Text}}</td>{{end}}</tr>
+{{else}}<tr><td colspan="{{$.Span}}">{{if $.Several}}{{$.W.NoFiguresThese}}{{else}}{{$.W.NoFiguresThis}}{{end}}</td></tr>
 {{end}}</tbody>
 </table>
 </details>
@@ -295,24 +449,81 @@ a{color:#1b5e9f}
 </html>
 `))
 
-type embedRow struct{ Period, Value, Change, Flags string }
+// embedRow is a row of the embed page's table: a period and its cells.
+type embedRow struct {
+	Period string
+	Cells  []embedCell
+}
+
+// embedCell is a cell of the table; Num right-aligns a number.
+type embedCell struct {
+	Text string
+	Num  bool
+}
+
+// table is the embed page's data table: for one series a row per point
+// with its value, change and flags; for several a row per period of any
+// series with one value column per series (flags beside the value), a
+// cell left empty where a series has no point.
+func (v seriesView) table() (head []string, rows []embedRow) {
+	if !v.several() {
+		for _, p := range v.res.Data.Points {
+			var change string
+			if ch := p.Change; ch != nil && v.res.Data.Per == 0 {
+				change = fmt.Sprintf("%+g", ch.Absolute)
+				if ch.Relative != nil {
+					change += fmt.Sprintf(" (%+.1f %%)", *ch.Relative*100)
+				}
+				if ch.Unreliable {
+					change += v.w.SmallCounts
+				}
+			}
+			rows = append(rows, embedRow{Period: p.Period, Cells: []embedCell{
+				{Text: v.shown(p), Num: true}, {Text: change, Num: true}, {Text: strings.Join(p.Flags, ", ")}}})
+		}
+		return []string{v.w.Value, v.w.Change, v.w.Flags}, rows
+	}
+	at := make([]map[string]series.Point, len(v.all))
+	for i, s := range v.all {
+		at[i] = map[string]series.Point{}
+		for _, p := range s.Points {
+			at[i][p.Period] = p
+		}
+	}
+	for _, period := range v.res.Periods {
+		r := embedRow{Period: period}
+		for i := range v.all {
+			var text string
+			if p, ok := at[i][period]; ok {
+				text = v.shown(p)
+				if len(p.Flags) > 0 {
+					text += " (" + strings.Join(p.Flags, ", ") + ")"
+				}
+			}
+			r.Cells = append(r.Cells, embedCell{Text: text, Num: true})
+		}
+		rows = append(rows, r)
+	}
+	return v.labels, rows
+}
 
 // embedSeries godoc
 //
 //	@Summary		A series as an embeddable HTML chart
-//	@Description	A self-contained, responsive HTML page for an iframe: the chart of GET /v1/series.svg inline, the title, unit, source line and licence, a link back to the API query, and the data as a table. It loads nothing (Content-Security-Policy default-src 'none') and may be framed by any site. Same parameters as GET /v1/series.
+//	@Description	A self-contained, responsive HTML page for an iframe: the chart of GET /v1/series.svg inline, the title, unit, source line and licence, a link back to the API query, and the data as a table (with several series, a row per period and one value column per series, empty where a series has no figure). It loads nothing (Content-Security-Policy default-src 'none') and may be framed by any site. Same parameters as GET /v1/series, several offences and regions included.
 //	@Tags			embed
 //	@ID				embedSeries
 //	@Produce		html
-//	@Param			offence		query		string	true	"Offence id"	example(sex-purchase)
-//	@Param			region		query		string	true	"Region id"	example(NO)
-//	@Param			measure		query		string	true	"Measure id"	example(reported-persons)
+//	@Param			offence		query		string	true	"Offence id, or several (comma-separated): one line each"	example(sex-purchase)
+//	@Param			region		query		string	true	"Region id, or several (comma-separated): one line each"	example(NO)
+//	@Param			measure		query		string	true	"Measure id (one)"	example(reported-persons)
 //	@Param			source		query		string	false	"Source id (default: by precedence)"
 //	@Param			per			query		int		false	"Show rates per this many inhabitants"	Enums(100000)
 //	@Param			harmonise	query		string	false	"Express pre-2016 district figures on the districts of 2016"	Enums(2016)
 //	@Param			from		query		string	false	"First period"
 //	@Param			to			query		string	false	"Last period"
 //	@Param			small		query		int		false	"Counts below this are small"	minimum(0)	default(20)
+//	@Param			lang		query		string	false	"Language of the texts and names: en (default) or nb; without it, Accept-Language"	Enums(en, nb)
 //	@Param			release		query		string	false	"Release id (default: the current release)"
 //	@Success		200			{string}	string	"HTML page"
 //	@Failure		400,404,406,500,503	{object}	problem.Problem
@@ -326,31 +537,14 @@ func (h *Handler) embedSeries(c *gin.Context) error {
 	if err := chart.SVG(&svg, v.chart()); err != nil {
 		return err
 	}
-	var rows []embedRow
-	for _, p := range v.res.Data.Points {
-		val, text := v.plotted(p)
-		r := embedRow{Period: p.Period, Value: text, Flags: strings.Join(p.Flags, ", ")}
-		if val != nil {
-			r.Value = formatNumber(*val)
-		}
-		if ch := p.Change; ch != nil && v.res.Data.Per == 0 {
-			r.Change = fmt.Sprintf("%+g", ch.Absolute)
-			if ch.Relative != nil {
-				r.Change += fmt.Sprintf(" (%+.1f %%)", *ch.Relative*100)
-			}
-			if ch.Unreliable {
-				r.Change += " (small counts)"
-			}
-		}
-		rows = append(rows, r)
-	}
-	api := v.apiQuery
+	head, rows := v.table()
 	var page bytes.Buffer
 	err = embedPage.Execute(&page, map[string]any{
-		"Title": v.title(), "Unit": v.unit, "Notes": strings.Join(v.res.Data.Notes, " "),
+		"Title": v.title(), "Unit": v.unit, "Notes": v.notes(),
 		// The SVG comes from package chart, which escapes every text it writes.
 		"SVG":    template.HTML(svg.String()),
-		"Source": v.sourceLine(), "Licence": v.licenceLine(), "APIQuery": api, "Rows": rows,
+		"Source": v.sourceLine(), "Licence": v.licenceLine(), "APIQuery": v.apiQuery,
+		"Several": v.several(), "Head": head, "Rows": rows, "Span": len(head) + 1, "W": v.w,
 	})
 	if err != nil {
 		return err

@@ -17,7 +17,10 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-const embedTarget = "/embed/series?offence=sex-purchase&region=NO&measure=reported-persons"
+const (
+	embedTarget        = "/embed/series?offence=sex-purchase&region=NO&measure=reported-persons"
+	embedSeveralTarget = "/embed/series?offence=human-trafficking&region=SE,NO&measure=reported-offences"
+)
 
 // TestEmbedPage checks the embed page's headers and markup without a browser.
 func TestEmbedPage(t *testing.T) {
@@ -55,8 +58,9 @@ func TestEmbedPage(t *testing.T) {
 }
 
 // TestEmbedInBrowser loads the embed page in headless Chromium from the real
-// router, checks that the chart and the source line render, that the page
-// makes no request outside the server, and saves a screenshot.
+// router, checks that the chart and the source line render, and that a page
+// of two regions draws two lines with a legend and a column each, that the
+// pages make no request outside the server, and saves screenshots.
 func TestEmbedInBrowser(t *testing.T) {
 	chromium := "/usr/bin/chromium"
 	if _, err := exec.LookPath(chromium); err != nil {
@@ -152,6 +156,50 @@ func TestEmbedInBrowser(t *testing.T) {
 	// KRIMSTAT_SCREENSHOT_DIR keeps a copy for a human to look at.
 	if dir := os.Getenv("KRIMSTAT_SCREENSHOT_DIR"); dir != "" {
 		_ = os.WriteFile(filepath.Join(dir, "embed-series.png"), png, 0o644)
+	}
+
+	// Two regions: a line, a legend entry and a table column each.
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+embedSeveralTarget),
+		chromedp.WaitVisible("svg[role=img]"),
+		chromedp.Sleep(300*time.Millisecond),
+	); err != nil {
+		t.Fatalf("load %s: %v", embedSeveralTarget, err)
+	}
+	lines, err = chromedp.Run(ctx, chromedp.Evaluate[int]("document.querySelectorAll('svg[role=img] g.series path').length"))
+	if err != nil || lines != 2 {
+		t.Errorf("two regions: got %d lines (%v), want 2", lines, err)
+	}
+	legend, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](
+		"[...document.querySelectorAll('svg[role=img] > text')].map(e => e.textContent).filter(s => s === 'Norway' || s === 'Sweden')"))
+	if err != nil || strings.Join(legend, ",") != "Norway,Sweden" {
+		t.Errorf("two regions: got legend %v (%v), want Norway and Sweden", legend, err)
+	}
+	// Each legend entry is drawn inside the chart, not cut off by it.
+	inside, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
+		const svg = document.querySelector('svg[role=img]').getBoundingClientRect();
+		return [...document.querySelectorAll('svg[role=img] > text')].every(e => {
+			const r = e.getBoundingClientRect();
+			return r.left >= svg.left && r.right <= svg.right && r.top >= svg.top && r.bottom <= svg.bottom;
+		});
+	})()`))
+	if err != nil || !inside {
+		t.Errorf("two regions: legend inside the chart: got %v (%v), want true", inside, err)
+	}
+	head, err := chromedp.Run(ctx, chromedp.Evaluate[[]string]("[...document.querySelectorAll('table thead th')].map(e => e.textContent)"))
+	if err != nil || strings.Join(head, ",") != "Period,Norway,Sweden" {
+		t.Errorf("two regions: got table head %v (%v), want Period, Norway, Sweden", head, err)
+	}
+	rows, err = chromedp.Run(ctx, chromedp.Evaluate[int]("document.querySelectorAll('table tbody tr').length"))
+	if err != nil || rows != 13 {
+		t.Errorf("two regions: got %d table rows (%v), want 13 (2010 to 2022)", rows, err)
+	}
+	png, err = chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	if dir := os.Getenv("KRIMSTAT_SCREENSHOT_DIR"); dir != "" {
+		_ = os.WriteFile(filepath.Join(dir, "embed-series-two-regions.png"), png, 0o644)
 	}
 
 	mu.Lock()

@@ -27,6 +27,10 @@ var errURITooLong = errors.New("request target too long")
 // errBodyNotAllowed is the error behind a read request that carries a body.
 var errBodyNotAllowed = errors.New("request body not allowed")
 
+// errSelectionTooLarge is the error behind a whole-file request for more
+// rows than a file of its route holds.
+var errSelectionTooLarge = errors.New("selection too large")
+
 // errNotReady is the error behind a failed readiness check.
 var errNotReady = errors.New("not ready")
 
@@ -44,6 +48,7 @@ var problemKinds = []struct {
 	{errNotAcceptable, http.StatusNotAcceptable, "not-acceptable", "Not acceptable"},
 	{errURITooLong, http.StatusRequestURITooLong, "uri-too-long", "Request target too long"},
 	{errBodyNotAllowed, http.StatusRequestEntityTooLarge, "body-not-allowed", "Request body not allowed"},
+	{errSelectionTooLarge, http.StatusBadRequest, "selection-too-large", "Selection too large for one file"},
 	{store.ErrNotFound, http.StatusNotFound, "not-found", "Not found"},
 	{store.ErrInvalid, http.StatusBadRequest, "invalid-parameter", "Invalid parameter"},
 	{store.ErrUnavailable, http.StatusServiceUnavailable, "unavailable", "Service unavailable"},

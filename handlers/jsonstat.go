@@ -15,29 +15,27 @@ import (
 // Norway, Eurostat) and its client libraries use application/json, so
 // Krimstat does too and names the format with format=jsonstat.
 func (h *Handler) writeJSONStat(c *gin.Context, obs []store.Observation, sources []store.Source, rel store.Release, href, label string, notes []string) error {
-	ctx := c.Request.Context()
+	cat, err := h.catalogue(c.Request.Context(), rel.ID)
+	if err != nil {
+		return err
+	}
+	lang := requestLanguage(c)
+	l := cat.labels[lang]
 	meta := jsonstat.EncodeMeta{
 		Label: "Krimstat: " + label, Updated: rel.Created, Href: href, Note: notes, Release: rel.ID, Sources: sources,
-		Labels: map[string]map[string]string{jsonstat.DimOffence: {}, jsonstat.DimRegion: {}, jsonstat.DimMeasure: {}},
-		Units:  map[string]string{},
+		// Labels, in the request's language, make the dataset readable in
+		// clients that show them.
+		Labels: map[string]map[string]string{jsonstat.DimOffence: l.offence, jsonstat.DimRegion: l.region, jsonstat.DimMeasure: l.measure},
+		Units:  l.unit,
 	}
-	// Labels make the dataset readable in clients that show them.
-	if offs, err := h.store.Offences(ctx, rel.ID); err == nil {
-		for _, o := range offs {
-			meta.Labels[jsonstat.DimOffence][o.ID] = o.Name.EN
+	if lang == langNB {
+		meta.DimensionLabels = map[string]string{
+			jsonstat.DimOffence: "lovbrudd", jsonstat.DimRegion: "region", jsonstat.DimMeasure: "mål",
+			jsonstat.DimSex: "kjønn", jsonstat.DimAge: "alder", jsonstat.DimCitizenship: "statsborgerskap",
+			jsonstat.DimRepatriationCountry: "land for retur", jsonstat.DimSource: "kilde", jsonstat.DimPeriod: "periode",
 		}
 	}
-	if regs, err := h.store.Regions(ctx, rel.ID, store.RegionFilter{}); err == nil {
-		for _, r := range regs {
-			meta.Labels[jsonstat.DimRegion][r.ID] = r.Name.EN
-		}
-	}
-	if ms, err := h.store.Measures(ctx, rel.ID); err == nil {
-		for _, m := range ms {
-			meta.Labels[jsonstat.DimMeasure][m.ID] = m.Name.EN
-			meta.Units[m.ID] = m.Unit
-		}
-	}
+	c.Header("Content-Language", lang)
 	var buf bytes.Buffer
 	if err := jsonstat.Encode(&buf, obs, meta); err != nil {
 		return err

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"strconv"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/krimstat/krimstat/problem"
 	"github.com/krimstat/krimstat/store"
 )
 
@@ -26,6 +28,10 @@ type ObservationMeta struct {
 	Total   int            `json:"total" example:"3"`
 	Limit   int            `json:"limit" example:"100"`
 	Sources []store.Source `json:"sources"`
+	// Language is the language of names (lang or Accept-Language).
+	Language string `json:"language" example:"nb"`
+	// Names are the names of the offences, regions and measures on the page.
+	Names Names `json:"names"`
 } // @name ObservationMeta
 
 // Breakdown filter values.
@@ -40,12 +46,16 @@ var observationColumns = []string{
 	"offence", "region", "period", "measure", "sex", "age", "citizenship", "repatriation_country",
 	"value", "value_text", "flags", "confidence", "source", "locator",
 	"source_publisher", "source_title", "source_url", "source_licence",
+	// Names in the request's language (lang), added after the columns
+	// files had before, so that readers by position keep working.
+	"offence_name", "region_name", "measure_name", "unit",
 }
 
 // listObservations godoc
 //
 //	@Summary		List observations
 //	@Description	Published figures, each with its source, confidence grade (A official primary, B secondary quoting official), locator and flags. A gap is an absent row, never a zero. A suppressed figure (UNODC's "<5") has value null and value_text "<5". Filters take repeated or comma-separated values. Results come in a stable order (offence, region, measure, period, breakdown, source) and are paged with an opaque cursor: follow links.next until it is absent.
+//	@Description	Files are whole: format=csv and format=jsonstat without limit or cursor hold the whole selection (CSV streamed, at most 1,000,000 rows; JSON-stat at most 100,000), never cut: a larger selection is refused with 400 selection-too-large naming the release download. With limit they are one page, like the JSON.
 //	@Tags			data
 //	@ID				listObservations
 //	@Produce		json
@@ -63,6 +73,8 @@ var observationColumns = []string{
 //	@Param			cursor		query		string		false	"Opaque cursor from links.next"
 //	@Param			format		query		string		false	"Representation (default json): json, csv, or jsonstat (JSON-stat 2.0, served as application/json; also Accept: application/json+stat or application/vnd.json-stat+json)"	Enums(json, csv, jsonstat)
 //	@Param			csv_dialect	query		string		false	"CSV dialect: rfc4180 (default) or excel-no (UTF-8 BOM, semicolons, decimal comma, formula-looking text prefixed with ')"	Enums(rfc4180, excel-no)
+//	@Param			layout		query		string		false	"CSV layout: long (default, one row per observation) or wide (one row per period, one column per series, flags and sources in the last two columns)"	Enums(long, wide)
+//	@Param			lang		query		string		false	"Language of names (offence_name, region_name, measure_name columns; meta.names; JSON-stat labels): en (default) or nb; without it, Accept-Language"	Enums(en, nb)
 //	@Param			release		query		string		false	"Release id (default: the current release, or the cursor's)"
 //	@Success		200			{object}	ObservationList
 //	@Failure		400,404,406,500,503	{object}	problem.Problem
@@ -80,6 +92,14 @@ func (h *Handler) listObservations(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	lang, err := q.language(c.GetHeader("Accept-Language"))
+	if err != nil {
+		return err
+	}
+	layout, err := layoutOf(q, format)
+	if err != nil {
+		return err
+	}
 	rel, err := h.cursorRelease(c, q, cur)
 	if err != nil {
 		return err
@@ -91,6 +111,16 @@ func (h *Handler) listObservations(c *gin.Context) error {
 	}
 	if err := h.checkFilter(ctx, rel.ID, cat, f); err != nil {
 		return err
+	}
+	c.Header("Content-Language", lang)
+	// Files are whole: without limit or cursor, a CSV or JSON-stat holds
+	// the whole selection, since spreadsheets and statistics packages never
+	// see a Link header. JSON keeps its pages. A wide table is one piece.
+	if _, paged := q.values["limit"]; format != formatJSON && cur == nil && (!paged || layout == layoutWide) {
+		if !paged {
+			f.Limit = 0
+		}
+		return h.writeObservationFile(c, q, f, format, dialect, layout, rel, cat, lang)
 	}
 	page, err := h.store.Observations(ctx, rel.ID, f)
 	if err != nil {
@@ -106,28 +136,125 @@ func (h *Handler) listObservations(c *gin.Context) error {
 	sources := citedSources(page.Observations, cat.sourceList)
 	switch format {
 	case formatCSV:
-		t := observationTable(page.Observations, sources)
-		t.name = fileName(append([]string{t.name}, slices.Concat(f.Offences, f.Regions, f.Measures, f.Sources)...)...)
+		t := observationTable(page.Observations, sources, cat.labels[lang])
+		t.name = observationFileName(f)
 		t.dialect = dialect
 		writeCSV(c, t)
 		return nil
 	case formatJSONStat:
-		// One page, like the JSON: links.next is in the Link header.
+		// A page, like the JSON: links.next is in the Link header.
 		href := link(links.Self, "", formatParam(observationsRoute, format))
 		return h.writeJSONStat(c, page.Observations, sources, rel, href, "observations "+href, nil)
 	}
 	writeJSON(c, ObservationList{
 		Data:  page.Observations,
 		Links: links,
-		Meta:  ObservationMeta{Release: rel.ID, Count: len(page.Observations), Total: page.Total, Limit: f.Limit, Sources: sources},
+		Meta: ObservationMeta{Release: rel.ID, Count: len(page.Observations), Total: page.Total, Limit: f.Limit, Sources: sources,
+			Language: lang, Names: namesOf(page.Observations, cat.labels[lang])},
 	})
 	return nil
+}
+
+// Bounds of a whole-file selection. A CSV is streamed row by row, so its
+// bound is about time and size; JSON-stat is built in memory, so its bound
+// is smaller. Past them the request is refused, never cut: the release
+// download holds everything.
+const (
+	maxFileRows     = 1_000_000
+	maxJSONStatRows = 100_000
+)
+
+// writeObservationFile sends the whole selection f as a file: CSV streamed
+// row by row, JSON-stat built in one piece.
+func (h *Handler) writeObservationFile(c *gin.Context, q query, f store.ObservationFilter, format, dialect, layout string,
+	rel store.Release, cat catalogue, lang string) error {
+	ctx := c.Request.Context()
+	n, err := h.store.CountObservations(ctx, rel.ID, f)
+	if err != nil {
+		return err
+	}
+	most := maxFileRows
+	if format == formatJSONStat || layout == layoutWide {
+		most = maxJSONStatRows
+	}
+	if n > most {
+		return fmt.Errorf("%d observations, more than the %d a %s file of this route holds; narrow the filters, page with limit, or download the whole release at /v1/releases/%s/download: %w",
+			n, most, format, rel.ID, errSelectionTooLarge)
+	}
+	if format == formatJSONStat || layout == layoutWide {
+		obs := make([]store.Observation, 0, n)
+		if err := h.store.EachObservation(ctx, rel.ID, f, func(o store.Observation) error {
+			obs = append(obs, o)
+			return nil
+		}); err != nil {
+			return err
+		}
+		if layout == layoutWide {
+			t := wideTable(obs, cat.labels[lang])
+			t.name, t.dialect = fileName(observationFileName(f), "wide"), dialect
+			writeCSV(c, t)
+			return nil
+		}
+		canon, err := observationsRoute.canonical(q.values, rel.ID)
+		if err != nil {
+			return err
+		}
+		href := link(c.Request.URL.Path, canon, formatParam(observationsRoute, format))
+		return h.writeJSONStat(c, obs, citedSources(obs, cat.sourceList), rel, href, "observations "+href, nil)
+	}
+	t := observationTable(nil, nil, cat.labels[lang])
+	t.name, t.dialect = observationFileName(f), dialect
+	sources := map[string]store.Source{}
+	for _, s := range cat.sourceList {
+		sources[s.ID] = s
+	}
+	out := startCSV(c, t)
+	// One row buffer for the whole file: the garbage per row is then only
+	// the cells' own strings.
+	row := make([]string, 0, len(observationColumns))
+	if err := h.store.EachObservation(ctx, rel.ID, f, func(o store.Observation) error {
+		row = appendObservationRow(row[:0], o, sources[o.Source], cat.labels[lang])
+		return out.row(row)
+	}); err != nil {
+		// The header is sent: the client sees a cut file and the log the
+		// reason; there is no status left to change.
+		h.log.WarnContext(ctx, "observation file cut short", "err", err, "request_id", problem.RequestID(c.Writer.Header()))
+		return nil
+	}
+	_ = out.end()
+	return nil
+}
+
+// observationFileName names a file of observations by its filters.
+func observationFileName(f store.ObservationFilter) string {
+	return fileName(append([]string{"krimstat-observations"}, slices.Concat(f.Offences, f.Regions, f.Measures, f.Sources)...)...)
+}
+
+// Names are the names, in the response's language, of the offences,
+// regions and measures of a response, by id, and each measure's unit.
+type Names struct {
+	Offence map[string]string `json:"offence"`
+	Region  map[string]string `json:"region"`
+	Measure map[string]string `json:"measure"`
+	Unit    map[string]string `json:"unit"`
+} // @name Names
+
+// namesOf picks the names of the ids obs use.
+func namesOf(obs []store.Observation, l labels) Names {
+	n := Names{Offence: map[string]string{}, Region: map[string]string{}, Measure: map[string]string{}, Unit: map[string]string{}}
+	for _, o := range obs {
+		n.Offence[o.Offence] = l.offence[o.Offence]
+		n.Region[o.Region] = l.region[o.Region]
+		n.Measure[o.Measure] = l.measure[o.Measure]
+		n.Unit[o.Measure] = l.unit[o.Measure]
+	}
+	return n
 }
 
 // observationsRoute is the contract of GET /v1/observations.
 var observationsRoute = route{
 	params: []string{"offence", "region", "measure", "source", "from", "to",
-		"sex", "age", "citizenship", "limit", "cursor", "format", "csv_dialect", "release"},
+		"sex", "age", "citizenship", "limit", "cursor", "format", "csv_dialect", "layout", "release"},
 	formats: []string{formatJSON, formatCSV, formatJSONStat},
 }
 
@@ -237,27 +364,42 @@ func citedSources(obs []store.Observation, all []store.Source) []store.Source {
 	return out
 }
 
-// observationTable renders observations with their provenance as CSV rows.
-func observationTable(obs []store.Observation, sources []store.Source) table {
+// observationTable renders observations with their provenance and names
+// as CSV rows.
+func observationTable(obs []store.Observation, sources []store.Source, l labels) table {
 	byID := map[string]store.Source{}
 	for _, s := range sources {
 		byID[s.ID] = s
 	}
 	t := table{name: "krimstat-observations", header: observationColumns, numeric: []string{"value"}}
 	for _, o := range obs {
-		value := ""
-		if o.Value != nil {
-			value = strconv.FormatFloat(*o.Value, 'f', -1, 64)
-		}
-		s := byID[o.Source]
-		b := o.Breakdown
-		t.rows = append(t.rows, []string{
-			o.Offence, o.Region, o.Period, o.Measure, orTotal(b.Sex), orTotal(b.Age), orTotal(b.Citizenship), orTotal(b.RepatriationCountry),
-			value, o.ValueText, strings.Join(o.Flags, ";"), o.Confidence, o.Source, o.Locator,
-			s.Publisher, s.Title, s.URL, s.Licence,
-		})
+		t.rows = append(t.rows, observationRow(o, byID[o.Source], l))
 	}
 	return t
+}
+
+// observationRow is one observation as a CSV row of observationColumns.
+func observationRow(o store.Observation, s store.Source, l labels) []string {
+	return appendObservationRow(make([]string, 0, len(observationColumns)), o, s, l)
+}
+
+// appendObservationRow appends the cells of observationRow to row.
+func appendObservationRow(row []string, o store.Observation, s store.Source, l labels) []string {
+	value := ""
+	if o.Value != nil {
+		value = strconv.FormatFloat(*o.Value, 'f', -1, 64)
+	}
+	flags := ""
+	if len(o.Flags) > 0 {
+		flags = strings.Join(o.Flags, ";")
+	}
+	b := o.Breakdown
+	return append(row,
+		o.Offence, o.Region, o.Period, o.Measure, orTotal(b.Sex), orTotal(b.Age), orTotal(b.Citizenship), orTotal(b.RepatriationCountry),
+		value, o.ValueText, flags, o.Confidence, o.Source, o.Locator,
+		s.Publisher, s.Title, s.URL, s.Licence,
+		l.offence[o.Offence], l.region[o.Region], l.measure[o.Measure], l.unit[o.Measure],
+	)
 }
 
 func orTotal(s string) string {

@@ -28,8 +28,18 @@ func listRoute(params ...string) route {
 	return route{params: append(params, "format", "csv_dialect", "release"), formats: []string{formatJSON, formatCSV}}
 }
 
-// query reads the request's query strictly against the route's parameters.
-func (rt route) query(raw string) (query, error) { return parseQuery(raw, rt.params...) }
+// query reads the request's query strictly against the route's parameters
+// and lang, which every route takes, and checks lang.
+func (rt route) query(raw string) (query, error) {
+	q, err := parseQuery(raw, slices.Concat(rt.params, []string{"lang"})...)
+	if err != nil {
+		return q, err
+	}
+	if _, err := q.language(""); err != nil {
+		return q, err
+	}
+	return q, nil
+}
 
 // representation negotiates the route's format and reads the CSV dialect.
 func (rt route) representation(q query, accept string) (format, dialect string, err error) {
@@ -57,7 +67,7 @@ func (rt route) canonical(values url.Values, current string) (string, error) {
 	q := query{values: values}
 	names := make([]string, 0, len(values))
 	for name := range values {
-		if !slices.Contains(rt.params, name) {
+		if !slices.Contains(rt.params, name) && name != "lang" {
 			return "", store.InvalidParam(name, "unknown parameter")
 		}
 		names = append(names, name)
@@ -86,7 +96,8 @@ func (rt route) canonical(values url.Values, current string) (string, error) {
 			return "", err
 		}
 		switch name {
-		case "format":
+		case "format", "lang":
+			// Keyed as negotiated, apart from the query.
 			continue
 		case "release":
 			if v == current {
@@ -94,6 +105,10 @@ func (rt route) canonical(values url.Values, current string) (string, error) {
 			}
 		case "csv_dialect":
 			if v == csvRFC4180 {
+				continue
+			}
+		case "layout":
+			if v == layoutLong {
 				continue
 			}
 		case "limit", "small", "per":
@@ -136,8 +151,13 @@ func formatParam(rt route, format string) string {
 	return "format=" + format
 }
 
+// CacheVary lists the request headers CacheKey negotiates on, for the
+// cache's Vary header.
+const CacheVary = "Accept, Accept-Encoding, Accept-Language"
+
 // CacheKey returns what the response cache keys a request on besides its
-// path and release: the canonical query and the negotiated format. route
+// path and release: the canonical query, and the negotiated format and
+// language. route
 // is the route's pattern (gin's FullPath) and current the release the
 // request is served from. It returns false for a request that no route
 // would answer with 200 as it is spelt (an unknown parameter, a malformed
@@ -156,11 +176,16 @@ func (h *Handler) CacheKey(r *http.Request, pattern, current string) (canonical,
 	if canonical, err = rt.canonical(values, current); err != nil {
 		return "", "", false
 	}
+	q := query{values: values}
+	lang, err := q.language(r.Header.Get("Accept-Language"))
+	if err != nil {
+		return "", "", false
+	}
 	format = "-"
 	if len(rt.formats) > 0 {
-		if format, err = (query{values: values}).format(r.Header.Get("Accept"), rt.formats...); err != nil {
+		if format, err = q.format(r.Header.Get("Accept"), rt.formats...); err != nil {
 			return "", "", false
 		}
 	}
-	return canonical, format, true
+	return canonical, format + ";lang=" + lang, true
 }

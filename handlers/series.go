@@ -13,20 +13,44 @@ import (
 	"github.com/krimstat/krimstat/store"
 )
 
-// SeriesResponse is the response of GET /v1/series.
+// SeriesResponse is the response of GET /v1/series. Data is the series,
+// or with several the first of them (series[0]). A request for one offence
+// and one region has data and no series or periods, as before several
+// series could be asked for; a request for several has all three, so a
+// client that reads only data still gets the first series. (Data has no
+// field comment on purpose: swag would turn its schema reference into an
+// allOf, which some client generators read as a new type.)
 type SeriesResponse struct {
-	Data  series.Series `json:"data"`
-	Links Links         `json:"links"`
-	Meta  SeriesMeta    `json:"meta"`
+	Data series.Series `json:"data"`
+	// Series holds every series, data first, ordered by offence id and
+	// then region id whatever order the request lists them in; present only
+	// when the request names more than one offence or region.
+	Series []series.Series `json:"series,omitempty"`
+	// Periods lines the series up: every period any of them has a point
+	// for, in period order (a year before its parts); present with series.
+	// A series without a point for one of them has a gap there, never a zero.
+	Periods []string   `json:"periods,omitempty" example:"2009,2010"`
+	Links   Links      `json:"links"`
+	Meta    SeriesMeta `json:"meta"`
 } // @name SeriesResponse
 
 // SeriesMeta describes a series response.
 type SeriesMeta struct {
-	Release  string         `json:"release" example:"20250414-3da80bd7"`
-	Released string         `json:"released" example:"2025-04-14T00:00:00Z"`
-	Count    int            `json:"count" example:"2"`
-	Sources  []store.Source `json:"sources"` // every source cited: points, alternatives, denominators
+	Release  string `json:"release" example:"20250414-3da80bd7"`
+	Released string `json:"released" example:"2025-04-14T00:00:00Z"`
+	// Count is the number of points in the response: of data, or with
+	// several series of all of them together.
+	Count   int            `json:"count" example:"2"`
+	Sources []store.Source `json:"sources"` // every source cited by any series: points, alternatives, denominators
 } // @name SeriesMeta
+
+// all returns every series of the response, data first.
+func (r SeriesResponse) all() []series.Series {
+	if len(r.Series) > 0 {
+		return r.Series
+	}
+	return []series.Series{r.Data}
+}
 
 // SeriesParams are the parameters of every series route (the JSON, SVG and
 // embed routes, and cite for a series); the data route adds format and
@@ -37,29 +61,51 @@ var SeriesParams = []string{"offence", "region", "measure", "source", "per", "ha
 // embed routes, which have one representation each.
 var (
 	seriesRoute = route{
-		params:  slices.Concat(SeriesParams, []string{"format", "csv_dialect"}),
+		params:  slices.Concat(SeriesParams, []string{"format", "csv_dialect", "layout"}),
 		formats: []string{formatJSON, formatCSV, formatJSONStat},
 	}
 	seriesViewRoute = route{params: slices.Clone(SeriesParams)}
 )
 
-// parseSeries reads the series parameters of q.
-func parseSeries(q query) (series.Request, error) {
-	var r series.Request
-	for _, p := range []struct {
-		name string
-		dst  *string
-	}{{"offence", &r.Offence}, {"region", &r.Region}, {"measure", &r.Measure}} {
-		vs, err := q.list(p.name)
-		if err != nil {
-			return r, err
-		}
-		if len(vs) != 1 {
-			return r, store.InvalidParam(p.name, "a series takes exactly one %s (got %d)", p.name, len(vs))
-		}
-		*p.dst = vs[0]
+// parseSeriesSet reads the parameters of the series q asks for: one per
+// offence and region (offences × regions, at most series.MaxSeries), of
+// one measure, with the same options, ordered by offence id and then region
+// id. The order is that of the sorted lists, not of the request: every
+// list is a set, and region=SE,NO shares its cache entry with region=NO,SE.
+func parseSeriesSet(q query) ([]series.Request, error) {
+	offences, err := q.list("offence")
+	if err != nil {
+		return nil, err
 	}
-	var err error
+	if len(offences) == 0 {
+		return nil, store.InvalidParam("offence", "a series takes at least one offence")
+	}
+	regions, err := q.list("region")
+	if err != nil {
+		return nil, err
+	}
+	if len(regions) == 0 {
+		return nil, store.InvalidParam("region", "a series takes at least one region")
+	}
+	base, err := parseSeriesOptions(q)
+	if err != nil {
+		return nil, err
+	}
+	return series.Requests(base, offences, regions)
+}
+
+// parseSeriesOptions reads the parameters every series of a request
+// shares: the one measure and the options.
+func parseSeriesOptions(q query) (series.Request, error) {
+	var r series.Request
+	ms, err := q.list("measure")
+	if err != nil {
+		return r, err
+	}
+	if len(ms) != 1 {
+		return r, store.InvalidParam("measure", "a series takes exactly one measure (got %d); several series never mix measures", len(ms))
+	}
+	r.Measure = ms[0]
 	if r.Source, err = q.one("source"); err != nil {
 		return r, err
 	}
@@ -108,18 +154,19 @@ func parseSeries(q query) (series.Request, error) {
 
 // getSeries godoc
 //
-//	@Summary		One time series with change, rates and alternatives
+//	@Summary		Time series with change, rates and alternatives
 //	@Description	One offence, region and measure, totals only, values from one source: the caller's `source`, else by precedence (confidence A before B, then the source with the most points, then id; `candidates` lists them in that order). Each point has the change from the previous period of the same kind (absent when that period has no value; never across measures or from a part of a year to a year), flagged `unreliable` (and the point `small-count`) when either count is below `small` (default 20). Other sources' values for the same period are in `alternatives`.
 //	@Description	`per=100000` adds `rate` = value / population × 100000 with the `denominator` (Statistics Norway table 07459, population on 1 January of the point's year). Where no population exists (police districts, parts of a year, suppressed values) rate is null with `rate_reason`; nothing is estimated. Measures that are already rates reject `per`.
 //	@Description	`harmonise=2016` on a district of 2016 (`pd2016-*`) adds, for periods before 2016 without a figure of its own, the sum of its predecessors' figures (see /v1/regions/{id}) when every predecessor has a value from the same source; otherwise the point is listed in `omitted` with the reason. Sums are flagged `harmonised-2016`, and `approximate` where a succession is approximate or inferred.
-//	@Description	`format=jsonstat` (or Accept: application/json+stat) returns the chosen points as a JSON-stat 2.0 dataset (served as application/json); `format=csv` a CSV (`csv_dialect=excel-no` for Norwegian Excel).
+//	@Description	Several series: `offence` and `region` may each list several ids (comma-separated or repeated), up to 12 series in all (offences × regions; more is a 400 naming the longer list); `measure` is always one. Each series is built as if asked for alone, with its own source, change, rates and harmonisation (a parameter that does not apply to one of them is a 400). The series are ordered by offence id, then region id, whatever order the request lists them in. `data` is then the first series, unchanged in shape, and the response adds `series` (every series, `data` first) and `periods` (every period any series has, in period order, to line them up; a series without a point there has a gap, never a zero). Without several series, neither field is present. `meta.count` counts the points of all series and `meta.sources` cites every series' sources.
+//	@Description	`format=jsonstat` (or Accept: application/json+stat) returns the chosen points as a JSON-stat 2.0 dataset (served as application/json), with several series as one dataset whose offence and region dimensions hold them all; `format=csv` a CSV (`csv_dialect=excel-no` for Norwegian Excel) with one row per point, series after series.
 //	@Tags			data
 //	@ID				getSeries
 //	@Produce		json
 //	@Produce		text/csv
-//	@Param			offence		query		string	true	"Offence id"	example(sex-purchase)
-//	@Param			region		query		string	true	"Region id"	example(NO)
-//	@Param			measure		query		string	true	"Measure id"	example(reported-persons)
+//	@Param			offence		query		string	true	"Offence id, or several (comma-separated): one series each"	example(sex-purchase)
+//	@Param			region		query		string	true	"Region id, or several (comma-separated): one series each"	example(NO)
+//	@Param			measure		query		string	true	"Measure id (one)"	example(reported-persons)
 //	@Param			source		query		string	false	"Source id (default: by precedence)"
 //	@Param			per			query		int		false	"Add a rate per this many inhabitants"	Enums(100000)
 //	@Param			harmonise	query		string	false	"Express pre-2016 district figures on the districts of 2016"	Enums(2016)
@@ -128,6 +175,8 @@ func parseSeries(q query) (series.Request, error) {
 //	@Param			small		query		int		false	"Counts below this are small (change unreliable)"	minimum(0)	default(20)
 //	@Param			format		query		string	false	"Representation (default json)"	Enums(json, csv, jsonstat)
 //	@Param			csv_dialect	query		string	false	"CSV dialect (default rfc4180)"	Enums(rfc4180, excel-no)
+//	@Param			layout		query		string	false	"CSV layout: long (default) or wide (one row per period, one column per series)"	Enums(long, wide)
+//	@Param			lang		query		string	false	"Language of names (CSV name columns, JSON-stat labels): en (default) or nb; without it, Accept-Language"	Enums(en, nb)
 //	@Param			release		query		string	false	"Release id (default: the current release)"
 //	@Success		200			{object}	SeriesResponse
 //	@Failure		400,404,406,500,503	{object}	problem.Problem
@@ -137,7 +186,7 @@ func (h *Handler) getSeries(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	req, err := parseSeries(q)
+	reqs, err := parseSeriesSet(q)
 	if err != nil {
 		return err
 	}
@@ -145,17 +194,30 @@ func (h *Handler) getSeries(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if format == formatJSONStat && req.Per != 0 {
+	if format == formatJSONStat && reqs[0].Per != 0 {
 		return store.InvalidParam("per", "rates are not part of the JSON-stat output; ask for JSON or CSV")
+	}
+	lang, err := q.language(c.GetHeader("Accept-Language"))
+	if err != nil {
+		return err
+	}
+	layout, err := layoutOf(q, format)
+	if err != nil {
+		return err
 	}
 	rel, err := h.releaseFor(c, q)
 	if err != nil {
 		return err
 	}
-	res, err := h.buildSeries(c.Request.Context(), rel, req)
+	res, err := h.buildSeries(c.Request.Context(), rel, reqs)
 	if err != nil {
 		return err
 	}
+	cat, err := h.catalogue(c.Request.Context(), rel.ID)
+	if err != nil {
+		return err
+	}
+	c.Header("Content-Language", lang)
 	self, err := selfLink(c, seriesRoute, rel.ID)
 	if err != nil {
 		return err
@@ -163,27 +225,73 @@ func (h *Handler) getSeries(c *gin.Context) error {
 	res.Links = Links{Self: self}
 	switch format {
 	case formatCSV:
-		t := seriesTable(res.Data)
+		t := seriesTable(res.all(), cat.labels[lang])
+		if layout == layoutWide {
+			var obs []store.Observation
+			for _, s := range res.all() {
+				obs = append(obs, s.Observations()...)
+			}
+			wide := wideTable(obs, cat.labels[lang])
+			wide.name = fileName(t.name, "wide")
+			t = wide
+		}
 		t.dialect = dialect
 		writeCSV(c, t)
 		return nil
 	case formatJSONStat:
-		s := res.Data
-		return h.writeJSONStat(c, s.Observations(), s.Sources, rel, link(self, "", formatParam(seriesRoute, format)),
-			fmt.Sprintf("%s, %s, %s (%s)", s.Offence, s.Region, s.Measure, s.Source), s.Notes)
+		var obs []store.Observation
+		var notes []string
+		for _, s := range res.all() {
+			obs = append(obs, s.Observations()...)
+			notes = appendNew(notes, s.Notes...)
+		}
+		return h.writeJSONStat(c, obs, res.Meta.Sources, rel, link(self, "", formatParam(seriesRoute, format)),
+			jsonStatLabel(res.all()), notes)
 	}
 	writeJSON(c, res)
 	return nil
 }
 
-// buildSeries builds the series req asks for from release rel, with the
-// response's meta.
-func (h *Handler) buildSeries(ctx context.Context, rel store.Release, req series.Request) (SeriesResponse, error) {
-	s, err := series.Build(ctx, h.store, rel.ID, req)
+// buildSeries builds the series reqs ask for from release rel, with the
+// response's meta; series and periods are set only for several series.
+func (h *Handler) buildSeries(ctx context.Context, rel store.Release, reqs []series.Request) (SeriesResponse, error) {
+	set, err := series.BuildSet(ctx, h.store, rel.ID, reqs)
 	if err != nil {
 		return SeriesResponse{}, err
 	}
-	return SeriesResponse{Data: s, Meta: SeriesMeta{Release: rel.ID, Released: rel.Created, Count: len(s.Points), Sources: s.Sources}}, nil
+	res := SeriesResponse{Data: set.Series[0], Meta: SeriesMeta{Release: rel.ID, Released: rel.Created, Sources: set.Sources}}
+	if len(set.Series) > 1 {
+		res.Series, res.Periods = set.Series, set.Periods
+	}
+	for _, s := range set.Series {
+		res.Meta.Count += len(s.Points)
+	}
+	return res, nil
+}
+
+// jsonStatLabel names the dataset of a series response: offence, region,
+// measure and source of one series; the offences, regions and measure of
+// several.
+func jsonStatLabel(ss []series.Series) string {
+	s := ss[0]
+	if len(ss) == 1 {
+		return fmt.Sprintf("%s, %s, %s (%s)", s.Offence, s.Region, s.Measure, s.Source)
+	}
+	var offences, regions []string
+	for _, s := range ss {
+		offences, regions = appendNew(offences, s.Offence), appendNew(regions, s.Region)
+	}
+	return fmt.Sprintf("%s, %s, %s (%d series)", strings.Join(offences, " "), strings.Join(regions, " "), s.Measure, len(ss))
+}
+
+// appendNew appends to list the values it does not hold yet, in order.
+func appendNew(list []string, values ...string) []string {
+	for _, v := range values {
+		if !slices.Contains(list, v) {
+			list = append(list, v)
+		}
+	}
+	return list
 }
 
 // seriesColumns is the CSV header of a series.
@@ -191,15 +299,39 @@ var seriesColumns = []string{
 	"offence", "region", "measure", "period", "value", "value_text", "flags", "source", "confidence", "locator",
 	"change_from", "change_absolute", "change_relative", "unreliable",
 	"rate_per", "rate", "rate_reason", "population", "population_date", "population_source",
+	// Names in the request's language, after the columns files had
+	// before, so that readers by position keep working.
+	"offence_name", "region_name", "measure_name", "unit",
 }
 
-// seriesTable renders a series as CSV rows.
-func seriesTable(s series.Series) table {
+// seriesTable renders series as CSV rows: one per point, series after
+// series, in the long layout whose offence and region columns tell the
+// series apart.
+func seriesTable(ss []series.Series, l labels) table {
 	t := table{
-		name:    fileName("krimstat-series", s.Offence, s.Region, s.Measure, s.Source),
 		header:  seriesColumns,
 		numeric: []string{"value", "change_absolute", "change_relative", "rate", "population"},
 	}
+	if s := ss[0]; len(ss) == 1 {
+		t.name = fileName("krimstat-series", s.Offence, s.Region, s.Measure, s.Source)
+	} else {
+		var offences, regions []string
+		for _, s := range ss {
+			offences, regions = appendNew(offences, s.Offence), appendNew(regions, s.Region)
+		}
+		t.name = fileName(slices.Concat([]string{"krimstat-series"}, offences, regions, []string{s.Measure})...)
+	}
+	for _, s := range ss {
+		for _, row := range seriesRows(s) {
+			t.rows = append(t.rows, append(row, l.offence[s.Offence], l.region[s.Region], l.measure[s.Measure], l.unit[s.Measure]))
+		}
+	}
+	return t
+}
+
+// seriesRows are the CSV rows of one series' points.
+func seriesRows(s series.Series) [][]string {
+	var rows [][]string
 	num := func(v *float64) string {
 		if v == nil {
 			return ""
@@ -218,7 +350,7 @@ func seriesTable(s series.Series) table {
 		if d := p.Denominator; d != nil {
 			row[17], row[18], row[19] = num(&d.Population), d.Date, d.Source
 		}
-		t.rows = append(t.rows, row)
+		rows = append(rows, row)
 	}
-	return t
+	return rows
 }

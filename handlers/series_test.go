@@ -3,16 +3,20 @@ package handlers_test
 import (
 	"bytes"
 	"encoding/csv"
+	"encoding/json"
 	"io"
 	"log/slog"
+	"net/http/httptest"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/krimstat/krimstat/handlers"
+	"github.com/krimstat/krimstat/internal/contract"
 	"github.com/krimstat/krimstat/jsonstat"
 	"github.com/krimstat/krimstat/openapi"
 	"github.com/krimstat/krimstat/problem"
@@ -101,7 +105,8 @@ func TestSeriesRules(t *testing.T) {
 		param        string
 		check        func(t *testing.T, s series.Series)
 	}{
-		{"two offences", "/v1/series?offence=sex-purchase,human-trafficking&region=NO&measure=reported-persons", 400, "offence", nil},
+		{"two measures", "/v1/series?offence=sex-purchase&region=NO&measure=reported-persons,reported-offences", 400, "measure", nil},
+		{"13 series", "/v1/series?offence=sex-purchase&region=NO,SE,DK,FI,IS,pd2016-oslo,pd2016-vest,pd2016-ost,pd2016-agder,pd2016-sor-vest,pd2016-innlandet,pd2016-troms,pd2016-finnmark&measure=reported-persons", 400, "region", nil},
 		{"no region", "/v1/series?offence=sex-purchase&measure=reported-persons", 400, "region", nil},
 		{"unknown measure", "/v1/series?offence=sex-purchase&region=NO&measure=buyers", 400, "measure", nil},
 		{"per on a rate", "/v1/series?offence=iccs/0302&region=NO&measure=reported-offences-per-100k&per=100000", 400, "per", nil},
@@ -367,5 +372,210 @@ func TestCSVDialects(t *testing.T) {
 	rec = do(t, r2, "GET", "/v1/series?offence=sex-purchase&region=pd2016-x&measure=reported-offences&format=csv")
 	if !strings.Contains(rec.Body.String(), `,"=HYPERLINK(""http://attacker.example"")",`) {
 		t.Errorf("RFC 4180: got %s, want the locator as published", rec.Body)
+	}
+}
+
+// multiResponse is a response for several series.
+type multiResponse struct {
+	Data    series.Series   `json:"data"`
+	Series  []series.Series `json:"series"`
+	Periods []string        `json:"periods"`
+	Meta    struct {
+		Count   int            `json:"count"`
+		Sources []store.Source `json:"sources"`
+	} `json:"meta"`
+}
+
+// TestSeveralSeries asks for two regions (and two offences) at once: one
+// series each, built as if asked for alone, lined up on their periods, with
+// data still the first series so that a single-series client keeps working.
+func TestSeveralSeries(t *testing.T) {
+	r, _ := newRouter(t)
+	doc := contract.Load(t)
+	const base = "/v1/series?offence=human-trafficking&measure=reported-offences"
+	req := httptest.NewRequest("GET", base+"&region=SE,NO", nil)
+	rec := httptest.NewRecorder()
+	r.ServeHTTP(rec, req)
+	if rec.Code != 200 {
+		t.Fatalf("status: got %d, want 200: %s", rec.Code, rec.Body)
+	}
+	contract.Check(t, doc, "GET", "/v1/series", req, rec)
+	res := decode[multiResponse](t, rec)
+	if len(res.Series) != 2 || res.Series[0].Region != "NO" || res.Series[1].Region != "SE" {
+		t.Fatalf("series: got %d, want NO then SE (sorted ids, whatever the request's order)", len(res.Series))
+	}
+	if !reflect.DeepEqual(res.Data, res.Series[0]) {
+		t.Errorf("data: got %s, want series[0]", res.Data.Region)
+	}
+	// Each series is what the single request returns.
+	for _, s := range res.Series {
+		alone := decode[seriesResponse](t, do(t, r, "GET", base+"&region="+s.Region))
+		if !reflect.DeepEqual(s, alone.Data) {
+			t.Errorf("%s: got %+v, want the series asked for alone, %+v", s.Region, s, alone.Data)
+		}
+	}
+	no, se := res.Series[0], res.Series[1]
+	if no.Source != "unodc-glotip-2025" || se.Source != "unodc-glotip-2025" || len(no.Points) != 13 || len(se.Points) != 13 {
+		t.Errorf("NO %s %d points, SE %s %d points: want 13 each from unodc-glotip-2025", no.Source, len(no.Points), se.Source, len(se.Points))
+	}
+	if p := pointAt(t, se, "2015"); *p.Value != 180 || p.Change == nil || p.Change.Absolute != 87 {
+		t.Errorf("SE 2015: got %v with change %+v, want 180, +87 from 2014", *p.Value, p.Change)
+	}
+	var want []string
+	for y := 2010; y <= 2022; y++ {
+		want = append(want, strconv.Itoa(y))
+	}
+	if !reflect.DeepEqual(res.Periods, want) {
+		t.Errorf("periods: got %v, want %v", res.Periods, want)
+	}
+	if res.Meta.Count != 26 {
+		t.Errorf("meta.count: got %d, want 26 (the points of both series)", res.Meta.Count)
+	}
+	ids := map[string]bool{}
+	for _, src := range res.Meta.Sources {
+		ids[src.ID] = true
+	}
+	for _, s := range res.Series {
+		for _, src := range s.Sources {
+			if !ids[src.ID] {
+				t.Errorf("meta.sources: %s's source %s is missing", s.Region, src.ID)
+			}
+		}
+	}
+	// The request's order does not matter: NO,SE is the same request.
+	if again := do(t, r, "GET", base+"&region=NO,SE"); again.Body.String() != rec.Body.String() {
+		t.Errorf("region=NO,SE: got another body than region=SE,NO")
+	}
+
+	// One series: no series or periods field, the response as it was.
+	one := do(t, r, "GET", base+"&region=NO")
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(one.Body.Bytes(), &raw); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"series", "periods"} {
+		if _, ok := raw[k]; ok {
+			t.Errorf("one series: got a %q field, want none", k)
+		}
+	}
+
+	// Two offences for one region, ordered by offence id; an empty series
+	// is a series with no points, not an error.
+	res = decode[multiResponse](t, do(t, r, "GET", "/v1/series?offence=sex-purchase,human-trafficking&region=NO&measure=reported-persons"))
+	if len(res.Series) != 2 || res.Series[0].Offence != "human-trafficking" || len(res.Series[0].Points) != 0 ||
+		res.Series[1].Offence != "sex-purchase" || len(res.Series[1].Points) != 2 {
+		t.Errorf("two offences: got %+v, want human-trafficking (empty) then sex-purchase (2 points)", res.Series)
+	}
+
+	// Rates per series: Norway has a population, Sweden none.
+	res = decode[multiResponse](t, do(t, r, "GET", base+"&region=NO,SE&per=100000&from=2015&to=2015"))
+	if p := res.Series[0].Points[0]; p.Rate == nil || p.Denominator == nil {
+		t.Errorf("NO 2015 rate: got %v, want a rate with its denominator", p.Rate)
+	}
+	if p := res.Series[1].Points[0]; p.Rate != nil || !strings.Contains(p.RateReason, "no population figures for region SE") {
+		t.Errorf("SE 2015 rate: got %v (%q), want none and why", p.Rate, p.RateReason)
+	}
+
+	tests := []struct {
+		name, target, param string
+	}{
+		{"4 × 4 series", "/v1/series?offence=sex-purchase,human-trafficking,pimping,iccs/0302&region=NO,SE,DK,FI&measure=reported-offences", "region"},
+		{"harmonise a country among districts", "/v1/series?offence=sex-purchase&region=pd2016-oslo,NO&measure=reported-offences&harmonise=2016", "harmonise"},
+		{"an unknown region among several", "/v1/series?offence=sex-purchase&region=NO,XX&measure=reported-offences", "region"},
+		{"svg of 13 series", "/v1/series.svg?offence=sex-purchase&region=NO,SE,DK,FI,IS,pd2016-oslo,pd2016-vest,pd2016-ost,pd2016-agder,pd2016-sor-vest,pd2016-innlandet,pd2016-troms,pd2016-finnmark&measure=reported-persons", "region"},
+		{"embed of two measures", "/embed/series?offence=sex-purchase&region=NO,SE&measure=reported-persons,reported-offences", "measure"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := do(t, r, "GET", tt.target)
+			if p := decode[problem.Problem](t, rec); rec.Code != 400 || p.Parameter != tt.param {
+				t.Errorf("got %d naming %q (%s), want 400 naming %s", rec.Code, p.Parameter, p.Detail, tt.param)
+			}
+		})
+	}
+}
+
+// TestSeveralSeriesFiles reads several series back as CSV and JSON-stat.
+func TestSeveralSeriesFiles(t *testing.T) {
+	r, _ := newRouter(t)
+	const target = "/v1/series?offence=human-trafficking&region=NO,SE&measure=reported-offences"
+
+	rec := do(t, r, "GET", target+"&format=csv")
+	rows, err := csv.NewReader(rec.Body).ReadAll()
+	if err != nil || len(rows) != 27 {
+		t.Fatalf("csv: got %d rows (%v), want a header and 26", len(rows), err)
+	}
+	if rows[1][1] != "NO" || rows[1][3] != "2010" || rows[14][1] != "SE" || rows[14][3] != "2010" || rows[14][4] != "7" {
+		t.Errorf("csv: got %v and %v, want NO 2010 first and SE 2010 (7) after NO's 13 rows", rows[1], rows[14])
+	}
+	if got, want := rec.Header().Get("Content-Disposition"), `filename="krimstat-series-human-trafficking-NO-SE-reported-offences-`; !strings.Contains(got, want) {
+		t.Errorf("Content-Disposition: got %s, want it to contain %s", got, want)
+	}
+
+	rec = do(t, r, "GET", target+"&format=jsonstat")
+	ds, err := jsonstat.Decode(bytes.NewReader(rec.Body.Bytes()), "series")
+	if err != nil {
+		t.Fatalf("jsonstat: decode: %v", err)
+	}
+	if got := ds.Dimension[jsonstat.DimRegion].Codes; !reflect.DeepEqual(got, []string{"NO", "SE"}) {
+		t.Errorf("jsonstat region dimension: got %v, want [NO SE]", got)
+	}
+	obs, err := jsonstat.ToObservations(ds)
+	if err != nil || len(obs) != 26 {
+		t.Fatalf("jsonstat: got %d observations (%v), want 26", len(obs), err)
+	}
+	for _, o := range obs {
+		if o.Region == "SE" && o.Period == "2015" && *o.Value != 180 {
+			t.Errorf("jsonstat SE 2015: got %v, want 180", *o.Value)
+		}
+	}
+}
+
+// TestSeveralSeriesChart draws two regions: a line and a legend entry each,
+// and in the embed page a value column each, gaps left empty.
+func TestSeveralSeriesChart(t *testing.T) {
+	r, _ := newRouter(t)
+	rec := do(t, r, "GET", "/v1/series.svg?offence=human-trafficking&region=SE,NO&measure=reported-offences")
+	body := rec.Body.String()
+	if rec.Code != 200 {
+		t.Fatalf("svg: got %d: %s", rec.Code, body)
+	}
+	for _, s := range []string{
+		`<title id="chart-title">Human trafficking, Norway and Sweden: reported offences</title>`,
+		">Norway</text>", ">Sweden</text>", // the legend
+		"Norway: 2010: 40; 2011: 44;", "Sweden: 2010: 7; 2011: 6;", // the description
+		"<title>Sweden, 2015: 180</title>",
+	} {
+		if !strings.Contains(body, s) {
+			t.Errorf("svg: want it to contain %s\n%s", s, body)
+		}
+	}
+	if n := strings.Count(body, "<path"); n != 2 {
+		t.Errorf("svg: got %d lines, want 2", n)
+	}
+	if n := strings.Count(body, "<circle"); n != 26 {
+		t.Errorf("svg: got %d markers, want 26", n)
+	}
+
+	// Denmark has suppressed years and no 2021; Norway has 2021.
+	rec = do(t, r, "GET", "/embed/series?offence=human-trafficking&region=DK,NO&measure=reported-offences")
+	body = rec.Body.String()
+	for _, s := range []string{
+		`<th scope="col">Period</th><th scope="col">Denmark</th><th scope="col">Norway</th>`,
+		`<th scope="row">2018</th><td class="n">&lt;5 (suppressed)</td><td class="n">45</td>`,
+		`<th scope="row">2021</th><td class="n"></td><td class="n">29</td>`,
+		"Source: UNODC, “Global Report on Trafficking in Persons data",
+	} {
+		if !strings.Contains(body, s) {
+			t.Errorf("embed: want it to contain %s\n%s", s, body)
+		}
+	}
+	if n := strings.Count(body, `<tr><th scope="row">`); n != 13 {
+		t.Errorf("embed: got %d rows, want 13 (2010 to 2022)", n)
+	}
+	// Suppressed values are not markers, and no segment bridges a gap:
+	// Denmark 2010-2017 is one run, 2022 stands alone.
+	if n := strings.Count(body, "<circle"); n != 9+13 {
+		t.Errorf("embed chart: got %d markers, want 22 (Denmark 9, Norway 13)", n)
 	}
 }

@@ -58,6 +58,9 @@ type EncodeMeta struct {
 	Labels map[string]map[string]string
 	// Units gives the unit of each measure, written as category.unit.
 	Units map[string]string
+	// DimensionLabels replaces the English labels of the dimensions
+	// (dimensionLabels) by dimension id, e.g. for another language.
+	DimensionLabels map[string]string
 }
 
 // The extension.krimstat block: the provenance a JSON-stat client would
@@ -295,6 +298,9 @@ func Encode(w io.Writer, obs []store.Observation, meta EncodeMeta) error {
 		out.Value = dense
 	}
 	dimLabels := dimensionLabels()
+	for dim, l := range meta.DimensionLabels {
+		dimLabels[dim] = l
+	}
 	for d, dim := range dims {
 		c := outCategory{Index: index[d], Label: make(map[string]string, len(cats[d]))}
 		for _, code := range cats[d] {

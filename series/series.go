@@ -12,7 +12,10 @@
 //   - pre-2016 police districts summed onto a district of 2016 only when
 //     every predecessor has a value from the same source;
 //   - rates only where a population figure for 1 January of the point's
-//     year exists; nothing is estimated.
+//     year exists; nothing is estimated;
+//   - several series asked for together (offences × regions, one measure,
+//     at most MaxSeries) are each built under these rules on their own, and
+//     line up on the union of their periods (BuildSet).
 //
 // The package imports only store among Krimstat's packages.
 package series

@@ -82,6 +82,21 @@ type Store interface {
 	// order, starting after f.After. It returns ErrNotFound for an unknown
 	// release.
 	Observations(ctx context.Context, release string, f ObservationFilter) (ObservationPage, error)
+	// EachObservation calls fn with every observation matching f, in Key
+	// order, starting after f.After, at most f.Limit of them (0 means no
+	// limit). It holds a bounded number of observations in memory however
+	// large the selection, so that a whole file can be streamed to a client.
+	// It stops at fn's first error and returns that error as is, so a write
+	// to a client that went away ends the walk. It returns ErrNotFound for an
+	// unknown release, and ctx's error when ctx ends before the walk does.
+	EachObservation(ctx context.Context, release string, f ObservationFilter, fn func(Observation) error) error
+	// CountObservations returns how many observations EachObservation would
+	// call fn with for the same release and f: the matches after f.After, at
+	// most f.Limit. Without After and Limit it is the Total of an
+	// Observations page, so a caller can refuse a selection too large to
+	// stream before it sends anything. It returns ErrNotFound for an
+	// unknown release.
+	CountObservations(ctx context.Context, release string, f ObservationFilter) (int, error)
 
 	// Population returns the population figures matching f in (region, date) order.
 	// It returns ErrNotFound for an unknown release.

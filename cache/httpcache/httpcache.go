@@ -45,6 +45,11 @@ type Config struct {
 	// where the client accepts gzip) in every tier; a larger response is
 	// served but not stored (KRIMSTAT_CACHE_MAX_ENTRY_KB).
 	MaxEntryBytes int
+	// StreamAfter is the most of a computed body held in memory: a body
+	// that grows past it is sent as it is written and not stored, so a
+	// whole-file download never sits in memory. It is larger than
+	// MaxEntryBytes because stored bodies are gzipped first.
+	StreamAfter int
 	// MemoBytes bounds each in-process memo (request to key, key to
 	// decoded head) by the bytes of its entries.
 	MemoBytes int64
@@ -56,6 +61,9 @@ type Config struct {
 	// cached. Handlers know what a request means; without RequestKey, the
 	// query is canonicalised by CanonicalQuery and the format by Negotiate.
 	RequestKey func(r *http.Request, pattern, release string) (canonical, format string, ok bool)
+	// Vary lists the request headers the key depends on, sent as Vary:
+	// whatever RequestKey negotiates on must be in it.
+	Vary string
 
 	// ListParams names the query parameters whose values are lists, for
 	// which region=NO,SE and region=NO&region=SE mean the same; nil treats
@@ -82,6 +90,8 @@ func DefaultConfig() Config {
 		MaxAge:        300 * time.Second,
 		CompressMin:   1024,
 		MaxEntryBytes: 512 << 10,
+		Vary:          "Accept, Accept-Encoding",
+		StreamAfter:   4 << 20,
 		MemoBytes:     8 << 20,
 	}
 }
@@ -101,6 +111,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("httpcache: compression threshold %d: must not be negative", c.CompressMin)
 	case c.MaxEntryBytes <= 0:
 		return fmt.Errorf("httpcache: max entry size %d: must be positive", c.MaxEntryBytes)
+	case c.StreamAfter <= 0:
+		return fmt.Errorf("httpcache: stream threshold %d: must be positive", c.StreamAfter)
 	case c.MemoBytes <= 0:
 		return fmt.Errorf("httpcache: memo size %d: must be positive", c.MemoBytes)
 	}
@@ -207,7 +219,7 @@ func New(cfg Config, tier *cache.Tiered, release ReleaseFunc, logger *slog.Logge
 		release:      release,
 		logger:       logger,
 		cacheControl: []string{"public, max-age=" + strconv.Itoa(int(cfg.MaxAge/time.Second))},
-		vary:         []string{"Accept, Accept-Encoding"},
+		vary:         []string{cfg.Vary},
 	}
 	if cfg.ListParams != nil {
 		lists := slices.Clone(cfg.ListParams)
@@ -262,7 +274,7 @@ func (m *middleware) serve(c *gin.Context) {
 	var captured *capture
 	val, src, err := m.tier.Get(ctx, key, func(ctx context.Context) ([]byte, error) {
 		captured = m.run(c)
-		if captured.status != http.StatusOK || noStore(captured.header) {
+		if captured.streamed || captured.status != http.StatusOK || noStore(captured.header) {
 			return nil, errUncacheable
 		}
 		val := m.entryOf(captured, gz).encode()
@@ -422,7 +434,7 @@ func (m *middleware) requestKey(c *gin.Context, releaseID string, gz bool) (requ
 // even when a handler panics.
 func (m *middleware) run(c *gin.Context) *capture {
 	w := c.Writer
-	cw := newCapture(w)
+	cw := newCapture(w, m.cfg.StreamAfter)
 	c.Writer = cw
 	defer func() { c.Writer = w }()
 	c.Next()
@@ -461,8 +473,13 @@ func (m *middleware) entryOf(w *capture, gz bool) entry {
 	return e
 }
 
-// replay sends a captured response that was not stored as the handler wrote it.
+// replay sends a captured response that was not stored as the handler wrote
+// it; a streamed one has been sent already.
 func (m *middleware) replay(c *gin.Context, w *capture) {
+	if w.streamed {
+		c.Abort()
+		return
+	}
 	h := c.Writer.Header()
 	for name, values := range w.header {
 		h[name] = values

@@ -512,3 +512,21 @@ func TestRequestKey(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamAfter computes a body larger than StreamAfter: it is sent whole
+// as it is written, and not stored, so the next request computes it again.
+func TestStreamAfter(t *testing.T) {
+	cfg := testConfig()
+	cfg.StreamAfter = 256
+	a := newApp(t, cfg, mustTier(t, cfg), nil)
+	for range 2 {
+		w := a.do(t, http.MethodGet, "/v1/observations")
+		if w.Code != http.StatusOK || w.Body.String() != observations || w.Header().Get("X-Krimstat-Release") == "" {
+			t.Fatalf("streamed body: got %d, %d bytes, release header %q; want 200, the whole body and its headers",
+				w.Code, w.Body.Len(), w.Header().Get("X-Krimstat-Release"))
+		}
+	}
+	if got := a.calls.Load(); got != 2 {
+		t.Errorf("computations: got %d, want 2 (a streamed body is not stored)", got)
+	}
+}

@@ -91,7 +91,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// The handlers say what a request means, so the cache keys every
 	// spelling of one request alike and refuses to key what they refuse.
 	h := handlers.New(st, log, openapi.JSON)
-	cfg.Cache.RequestKey = h.CacheKey
+	cfg.Cache.RequestKey, cfg.Cache.Vary = h.CacheKey, handlers.CacheVary
 	opts := handlers.Options{
 		Gate:           ratelimit.NewGate(cfg.Gate).Middleware(),
 		MissGate:       ratelimit.NewGate(cfg.MissGate).Middleware(),

@@ -156,10 +156,102 @@ func Convert(swaggerJSON []byte) (*openapi3.T, error) {
 		return nil, fmt.Errorf("convert to openapi 3: %w", err)
 	}
 	fixContentTypes(doc)
+	addJSONStat(doc)
 	if err := doc.Validate(context.Background()); err != nil {
 		return nil, fmt.Errorf("validate openapi 3 document: %w", err)
 	}
 	return doc, nil
+}
+
+// JSONStatSchema names the schema of a JSON-stat 2.0 dataset in the
+// contract's components.
+const JSONStatSchema = "JSONStatDataset"
+
+// addJSONStat documents the JSON-stat representation. A route whose format
+// parameter offers jsonstat serves it as application/json (the type its
+// publishers and client libraries use), so its 200 JSON body is either the
+// route's own schema or a JSON-stat 2.0 dataset: oneOf the two, which a
+// validating proxy can tell apart (a dataset has class "dataset").
+// OpenAPI 2, which swag writes, cannot say this; it is added here.
+func addJSONStat(doc *openapi3.T) {
+	if doc.Paths == nil {
+		return
+	}
+	added := false
+	dataset := jsonStatDataset()
+	for _, item := range doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			if !offersJSONStat(op) || op.Responses == nil {
+				continue
+			}
+			ok := op.Responses.Value("200")
+			if ok == nil || ok.Value == nil {
+				continue
+			}
+			mt := ok.Value.Content.Get("application/json")
+			if mt == nil || mt.Schema == nil {
+				continue
+			}
+			mt.Schema = openapi3.NewSchemaRef("", &openapi3.Schema{OneOf: openapi3.SchemaRefs{
+				mt.Schema, openapi3.NewSchemaRef("#/components/schemas/"+JSONStatSchema, dataset),
+			}})
+			added = true
+		}
+	}
+	if !added {
+		return
+	}
+	if doc.Components == nil {
+		doc.Components = &openapi3.Components{}
+	}
+	if doc.Components.Schemas == nil {
+		doc.Components.Schemas = openapi3.Schemas{}
+	}
+	doc.Components.Schemas[JSONStatSchema] = openapi3.NewSchemaRef("", dataset)
+}
+
+// jsonStatDataset is the schema of a JSON-stat 2.0 dataset
+// (https://json-stat.org/full/): the parts every dataset has.
+func jsonStatDataset() *openapi3.Schema {
+	s := openapi3.NewObjectSchema()
+	s.Description = "A JSON-stat 2.0 dataset (https://json-stat.org/full/), served for format=jsonstat or Accept: application/json+stat."
+	s.Required = []string{"version", "class", "id", "size", "dimension", "value"}
+	s.Properties = openapi3.Schemas{
+		"version":   openapi3.NewSchemaRef("", openapi3.NewStringSchema().WithEnum("2.0")),
+		"class":     openapi3.NewSchemaRef("", openapi3.NewStringSchema().WithEnum("dataset")),
+		"label":     openapi3.NewSchemaRef("", openapi3.NewStringSchema()),
+		"href":      openapi3.NewSchemaRef("", openapi3.NewStringSchema()),
+		"updated":   openapi3.NewSchemaRef("", openapi3.NewStringSchema()),
+		"source":    openapi3.NewSchemaRef("", openapi3.NewStringSchema()),
+		"id":        openapi3.NewSchemaRef("", openapi3.NewArraySchema().WithItems(openapi3.NewStringSchema())),
+		"size":      openapi3.NewSchemaRef("", openapi3.NewArraySchema().WithItems(openapi3.NewIntegerSchema())),
+		"role":      openapi3.NewSchemaRef("", openapi3.NewObjectSchema()),
+		"dimension": openapi3.NewSchemaRef("", openapi3.NewObjectSchema()),
+		"value": openapi3.NewSchemaRef("", &openapi3.Schema{OneOf: openapi3.SchemaRefs{
+			openapi3.NewSchemaRef("", openapi3.NewArraySchema().WithItems(openapi3.NewFloat64Schema().WithNullable())),
+			openapi3.NewSchemaRef("", openapi3.NewObjectSchema().WithAdditionalProperties(openapi3.NewFloat64Schema())),
+		}}),
+		"status":    openapi3.NewSchemaRef("", openapi3.NewSchema()),
+		"note":      openapi3.NewSchemaRef("", openapi3.NewArraySchema().WithItems(openapi3.NewStringSchema())),
+		"extension": openapi3.NewSchemaRef("", openapi3.NewObjectSchema()),
+	}
+	return s
+}
+
+// offersJSONStat reports whether an operation's format parameter offers
+// jsonstat.
+func offersJSONStat(op *openapi3.Operation) bool {
+	for _, p := range op.Parameters {
+		if p.Value == nil || p.Value.Name != "format" || p.Value.Schema == nil || p.Value.Schema.Value == nil {
+			continue
+		}
+		for _, e := range p.Value.Schema.Value.Enum {
+			if e == "jsonstat" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // fixContentTypes applies the rules documented on Convert.

@@ -4,8 +4,10 @@
 package memory
 
 import (
+	"container/heap"
 	"context"
 	"fmt"
+	"iter"
 	"slices"
 	"sort"
 	"sync"
@@ -227,16 +229,12 @@ func (s *Store) Observations(ctx context.Context, rel string, f store.Observatio
 	if err != nil {
 		return store.ObservationPage{}, err
 	}
-	start := 0
-	if f.After != "" {
-		start = sort.SearchStrings(r.keys, f.After)
-		if start < len(r.keys) && r.keys[start] == f.After {
-			start++
-		}
-	}
+	start := r.after(f.After)
 	page := store.ObservationPage{Observations: []store.Observation{}}
 	m := f.Matcher()
-	for _, i := range r.candidates(f) {
+	// The walk starts at the first candidate, not at start, since Total
+	// counts every match.
+	for i := range r.candidates(f, 0) {
 		o := r.ds.Observations[i]
 		if !m.Match(o) {
 			continue
@@ -256,13 +254,88 @@ func (s *Store) Observations(ctx context.Context, rel string, f store.Observatio
 	return page, nil
 }
 
-// candidates returns, in ascending order and once each, the positions of
-// the observations that can match f: those of the filter field with the
-// fewest, or all. A value named twice is looked up once, so that a repeated
-// value can neither repeat an observation nor multiply the work.
-func (r *release) candidates(f store.ObservationFilter) []int {
-	var best []int
-	found := false
+// EachObservation implements store.Store. It walks the release's sorted
+// observations through the index, holding no copy of the selection, and
+// without the store's lock: a loaded release never changes, so a slow fn
+// holds up no one.
+func (s *Store) EachObservation(ctx context.Context, rel string, f store.ObservationFilter, fn func(store.Observation) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r, err := s.get(rel)
+	if err != nil {
+		return err
+	}
+	for i := range r.selection(f) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := fn(r.ds.Observations[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CountObservations implements store.Store. It walks the index as
+// EachObservation does, reading no more than the filter needs.
+func (s *Store) CountObservations(ctx context.Context, rel string, f store.ObservationFilter) (int, error) {
+	r, err := s.get(rel)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for range r.selection(f) {
+		n++
+	}
+	return n, nil
+}
+
+// after returns the position of the first observation whose key is above
+// key; 0 for the empty key, which stands for the start.
+func (r *release) after(key string) int {
+	if key == "" {
+		return 0
+	}
+	i := sort.SearchStrings(r.keys, key)
+	if i < len(r.keys) && r.keys[i] == key {
+		i++
+	}
+	return i
+}
+
+// selection yields the positions of the observations that f selects, in
+// key order: those matching f after f.After, at most f.Limit of them.
+func (r *release) selection(f store.ObservationFilter) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		m := f.Matcher()
+		n := 0
+		for i := range r.candidates(f, r.after(f.After)) {
+			if f.Limit > 0 && n == f.Limit {
+				return
+			}
+			if !m.Match(r.ds.Observations[i]) {
+				continue
+			}
+			n++
+			if !yield(i) {
+				return
+			}
+		}
+	}
+}
+
+// candidates yields, in ascending order and once each, the positions from
+// start on of the observations that can match f: those the index lists
+// under the values of the filter field that lists the fewest, or all. The
+// lists of several values are merged as they are walked, so that nothing
+// the size of the selection is built. A value named twice is looked up
+// once, so that a repeated value can neither repeat an observation nor
+// multiply the work; the lists of distinct values of one field never share
+// a position, since an observation has one value of each.
+func (r *release) candidates(f store.ObservationFilter, start int) iter.Seq[int] {
+	var best [][]int
+	bestLen, found := 0, false
 	for _, c := range []struct {
 		values []string
 		index  map[string][]int
@@ -273,29 +346,80 @@ func (r *release) candidates(f store.ObservationFilter) []int {
 			continue
 		}
 		seen := make(map[string]struct{}, len(c.values))
-		var list []int
+		var lists [][]int
+		n := 0
 		for _, v := range c.values {
 			if _, dup := seen[v]; dup {
 				continue
 			}
 			seen[v] = struct{}{}
-			list = append(list, c.index[v]...)
+			if l := c.index[v]; len(l) > 0 {
+				lists = append(lists, l)
+				n += len(l)
+			}
 		}
-		if len(seen) > 1 {
-			slices.Sort(list)
-		}
-		if !found || len(list) < len(best) {
-			best, found = list, true
+		if !found || n < bestLen {
+			best, bestLen, found = lists, n, true
 		}
 	}
-	if found {
-		return best
+	if !found {
+		return func(yield func(int) bool) {
+			for i := start; i < len(r.ds.Observations); i++ {
+				if !yield(i) {
+					return
+				}
+			}
+		}
 	}
-	all := make([]int, len(r.ds.Observations))
-	for i := range all {
-		all[i] = i
+	return merge(best, start)
+}
+
+// merge yields the positions from start on of the ascending, disjoint lists
+// in ascending order, keeping a heap of one cursor per list.
+func merge(lists [][]int, start int) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		h := make(cursors, 0, len(lists))
+		for _, l := range lists {
+			if l = l[sort.SearchInts(l, start):]; len(l) > 0 {
+				h = append(h, l)
+			}
+		}
+		if len(h) == 1 {
+			// The common case of one value needs no heap.
+			for _, i := range h[0] {
+				if !yield(i) {
+					return
+				}
+			}
+			return
+		}
+		heap.Init(&h)
+		for len(h) > 0 {
+			if !yield(h[0][0]) {
+				return
+			}
+			if h[0] = h[0][1:]; len(h[0]) == 0 {
+				heap.Pop(&h)
+			} else {
+				heap.Fix(&h, 0)
+			}
+		}
 	}
-	return all
+}
+
+// cursors is a heap of the unvisited rest of position lists, ordered by
+// their first position. No list in it is empty.
+type cursors [][]int
+
+func (h cursors) Len() int           { return len(h) }
+func (h cursors) Less(i, j int) bool { return h[i][0] < h[j][0] }
+func (h cursors) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *cursors) Push(x any)        { *h = append(*h, x.([]int)) }
+func (h *cursors) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 // Population implements store.Store.

@@ -154,6 +154,18 @@ func (s *Store) write(ctx context.Context, tx pgx.Tx, d *store.Dataset) error {
 		}
 	}
 
+	// Fresh statistics, before the release becomes current: without them
+	// the planner takes a new release's millions of rows for a few hundred
+	// and sorts whatever a keyset query selects, so each chunk of
+	// EachObservation would read the whole rest of the selection. ANALYZE
+	// counts the rows this transaction wrote, and blocks no reader.
+	if err := stage("analyze"); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, "ANALYZE observations"); err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
+
 	if err := stage("current"); err != nil {
 		return err
 	}

@@ -60,6 +60,9 @@ type Store struct {
 	// loadHook, when set by a test, is called at each stage of Load inside
 	// the transaction, so that a test can fail or cancel a load midway.
 	loadHook func(ctx context.Context, stage string) error
+	// chunks, when set by a test, replaces firstChunk and maxChunk, so that
+	// a small dataset spans many chunks of EachObservation.
+	chunks [2]int
 }
 
 type cachedRelease struct {

@@ -510,6 +510,18 @@ func TestLongListFilter(t *testing.T) {
 	t.Logf("slowest of 10 queries with a 3001-value filter: %s", slowest)
 }
 
+// TestEachObservationChunks runs the comparisons of the conformance suite
+// with chunks of one to three rows, so that every filter, After and Limit of
+// the handcrafted releases crosses chunk boundaries.
+func TestEachObservationChunks(t *testing.T) {
+	s, _ := mustMigrated(t, storetest.Dataset1(), storetest.Dataset2())
+	s.chunks = [2]int{1, 3}
+	for _, d := range []*store.Dataset{storetest.Dataset1(), storetest.Dataset2()} {
+		d.Sort()
+		t.Run(d.Release.ID, func(t *testing.T) { storetest.Compare(t, s, d) })
+	}
+}
+
 // TestBundledDataset loads the project's own dataset and checks that
 // PostgreSQL answers exactly as the in-memory store does.
 func TestBundledDataset(t *testing.T) {
@@ -552,6 +564,40 @@ func BenchmarkObservations(b *testing.B) {
 		if _, err := s.Observations(ctx, "bench", f); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkEachObservation measures streaming a whole selection of a
+// release of 200 000 observations from PostgreSQL, for the filters a bulk
+// download is likely to use.
+func BenchmarkEachObservation(b *testing.B) {
+	d := storetest.Synthetic("bench", 200000)
+	s, _ := mustMigrated(b, d)
+	ctx := context.Background()
+	for _, bb := range []struct {
+		name string
+		f    store.ObservationFilter
+	}{
+		{"all", store.ObservationFilter{}},
+		{"offence", store.ObservationFilter{Offences: []string{"offence-007"}}},
+		{"region", store.ObservationFilter{Regions: []string{"REGION-042"}}},
+		{"offences", store.ObservationFilter{Offences: []string{"offence-003", "offence-011"}}},
+		{"measure", store.ObservationFilter{Measures: []string{"rate-per-100k"}}},
+		{"sex", store.ObservationFilter{Sex: []string{"total"}}},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			rows := 0
+			for b.Loop() {
+				err := s.EachObservation(ctx, "bench", bb.f, func(store.Observation) error {
+					rows++
+					return nil
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
+		})
 	}
 }
 

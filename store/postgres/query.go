@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -224,10 +225,9 @@ func breakdownValues(want []string) []string {
 const observationColumns = `offence, region, period, measure, sex, age, citizenship, repatriation_country,
 	value, value_text, flags, source, confidence, locator`
 
-// Observations implements store.Store. A page is the keyset key > After in
-// key order, read with one row more than Limit to learn whether another page
-// follows; Total is counted in the same round trip.
-func (s *Store) Observations(ctx context.Context, release string, f store.ObservationFilter) (store.ObservationPage, error) {
+// observationConds returns the conditions that select the observations of
+// release that f matches, leaving f.After and f.Limit to the caller.
+func observationConds(release string, f store.ObservationFilter) conds {
 	var c conds
 	c.add("release_id = ?", release)
 	for _, in := range []struct {
@@ -252,31 +252,61 @@ func (s *Store) Observations(ctx context.Context, release string, f store.Observ
 	if f.To != nil {
 		c.add(c.compare("period_end", "<=", f.To.End()), nil)
 	}
-	count := "(SELECT count(*) FROM observations WHERE " + c.where() + ")"
-	countArgs := append([]any(nil), c.args...)
-	if f.After != "" {
-		c.add(c.compare("key", ">", f.After), nil)
+	return c
+}
+
+// selectObservations returns the query, and its arguments, of the
+// observations of c whose key is above after (every one for the empty
+// key), in key order, at most limit of them (0 means no limit). c is not
+// changed.
+func selectObservations(c conds, after string, limit int) (string, []any) {
+	// Clipped, so that the appends below copy rather than write into
+	// the caller's arrays.
+	c.sql, c.args = slices.Clip(c.sql), slices.Clip(c.args)
+	if after != "" {
+		c.add(c.compare("key", ">", after), nil)
 	}
 	q := "SELECT key, " + observationColumns + " FROM observations WHERE " + c.where() + " ORDER BY key"
-	if f.Limit > 0 {
+	if limit > 0 {
 		// A parameter, not a literal, so that every limit shares one prepared statement.
-		c.args = append(c.args, f.Limit+1)
+		c.args = append(c.args, limit)
 		q += " LIMIT $" + strconv.Itoa(len(c.args))
 	}
+	return q, c.args
+}
+
+// scanObservation reads a row of selectObservations, and its key into key.
+func scanObservation(rows pgx.Rows, key *string) (store.Observation, error) {
+	var o store.Observation
+	b := &o.Breakdown
+	err := rows.Scan(key, &o.Offence, &o.Region, &o.Period, &o.Measure,
+		&b.Sex, &b.Age, &b.Citizenship, &b.RepatriationCountry,
+		&o.Value, &o.ValueText, &o.Flags, &o.Source, &o.Confidence, &o.Locator)
+	return o, err
+}
+
+// Observations implements store.Store. A page is the keyset key > After in
+// key order, read with one row more than Limit to learn whether another page
+// follows; Total is counted in the same round trip.
+func (s *Store) Observations(ctx context.Context, release string, f store.ObservationFilter) (store.ObservationPage, error) {
+	c := observationConds(release, f)
+	count := "(SELECT count(*) FROM observations WHERE " + c.where() + ")"
+	limit := 0
+	if f.Limit > 0 {
+		limit = f.Limit + 1
+	}
+	q, args := selectObservations(c, f.After, limit)
 
 	page := store.ObservationPage{Observations: []store.Observation{}}
 	var lastKey string
-	total, err := s.read(ctx, "observations", release, count, countArgs, q, c.args, func(rows pgx.Rows) error {
+	total, err := s.read(ctx, "observations", release, count, c.args, q, args, func(rows pgx.Rows) error {
 		if f.Limit > 0 && len(page.Observations) == f.Limit {
 			// The extra row: another page follows this one.
 			page.Next = lastKey
 			return nil
 		}
-		var o store.Observation
-		b := &o.Breakdown
-		if err := rows.Scan(&lastKey, &o.Offence, &o.Region, &o.Period, &o.Measure,
-			&b.Sex, &b.Age, &b.Citizenship, &b.RepatriationCountry,
-			&o.Value, &o.ValueText, &o.Flags, &o.Source, &o.Confidence, &o.Locator); err != nil {
+		o, err := scanObservation(rows, &lastKey)
+		if err != nil {
 			return err
 		}
 		page.Observations = append(page.Observations, o)
@@ -287,6 +317,103 @@ func (s *Store) Observations(ctx context.Context, release string, f store.Observ
 	}
 	page.Total = total
 	return page, nil
+}
+
+// The chunks of EachObservation grow from firstChunk rows to maxChunk: the
+// first rows reach the client after a small query, and a long selection
+// costs few queries. A chunk of maxChunk observations takes a few MB.
+const (
+	firstChunk = 256
+	maxChunk   = 4096
+)
+
+func (s *Store) firstChunk() int {
+	if s.chunks[0] > 0 {
+		return s.chunks[0]
+	}
+	return firstChunk
+}
+
+func (s *Store) maxChunk() int {
+	if s.chunks[1] > 0 {
+		return s.chunks[1]
+	}
+	return maxChunk
+}
+
+// EachObservation implements store.Store. It reads the selection in chunks,
+// each one query for the next rows in key order after the last key read
+// (key > $last ORDER BY key LIMIT n, a range of the primary key or of an
+// index ending in key), and calls fn with a chunk's rows only once the whole
+// chunk is read. So a client that reads slowly holds neither a pooled
+// connection nor an open statement, each statement stays well within the
+// statement timeout however long the download takes, and at most one chunk
+// is in memory. A release never changes once loaded, so the chunks together
+// are exactly what one query would have read.
+func (s *Store) EachObservation(ctx context.Context, release string, f store.ObservationFilter, fn func(store.Observation) error) error {
+	c := observationConds(release, f)
+	after, left := f.After, f.Limit
+	chunk := make([]store.Observation, 0, s.firstChunk())
+	for size := s.firstChunk(); ; size = min(2*size, s.maxChunk()) {
+		// A walk whose client went away ends here rather than as a failed
+		// query, which would count as a database failure.
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n := size
+		if f.Limit > 0 {
+			n = min(n, left)
+		}
+		q, args := selectObservations(c, after, n)
+		chunk = chunk[:0]
+		_, err := s.read(ctx, "observations", release, "0", []any{release}, q, args, func(rows pgx.Rows) error {
+			o, err := scanObservation(rows, &after)
+			chunk = append(chunk, o)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		for _, o := range chunk {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := fn(o); err != nil {
+				return err
+			}
+		}
+		left -= len(chunk)
+		if len(chunk) < n || (f.Limit > 0 && left == 0) {
+			return nil
+		}
+	}
+}
+
+// CountObservations implements store.Store, in one statement that also
+// checks that the release exists. A limit bounds the count's work as well.
+func (s *Store) CountObservations(ctx context.Context, release string, f store.ObservationFilter) (int, error) {
+	if !storable(release) {
+		return 0, fmt.Errorf("release %q: %w", release, store.ErrNotFound)
+	}
+	c := observationConds(release, f)
+	if f.After != "" {
+		c.add(c.compare("key", ">", f.After), nil)
+	}
+	sub := "SELECT 1 FROM observations WHERE " + c.where()
+	if f.Limit > 0 {
+		c.args = append(c.args, f.Limit)
+		sub += " LIMIT $" + strconv.Itoa(len(c.args))
+	}
+	// $1 is the release id, as in the conditions.
+	var n int
+	err := s.pool.QueryRow(ctx, "SELECT (SELECT count(*) FROM ("+sub+") m) FROM releases WHERE id = $1", c.args...).Scan(&n)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, fmt.Errorf("release %q: %w", release, store.ErrNotFound)
+	}
+	if err != nil {
+		return 0, s.wrapErr(err, "count observations")
+	}
+	return n, nil
 }
 
 // Population implements store.Store.

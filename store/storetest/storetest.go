@@ -2,7 +2,10 @@
 // implementation passes: the in-memory store, the PostgreSQL store and any
 // store wrapping another. It loads two small handcrafted releases (Dataset1,
 // Dataset2) and checks every method against what was loaded, with the
-// filters and pagination computed independently from the datasets.
+// filters and pagination computed independently from the datasets; and it
+// streams a synthetic release of ten thousand observations, larger than any
+// chunk a store is likely to read at a time, checking that EachObservation
+// yields what Observations lists and stops when it must.
 package storetest
 
 import (
@@ -14,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/krimstat/krimstat/store"
 )
@@ -32,6 +36,10 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Releases", func(t *testing.T) { testReleases(t, s) })
 	t.Run("NotFound", func(t *testing.T) { testNotFound(t, s) })
 	t.Run("Explicit", func(t *testing.T) { testExplicit(t, s) })
+	t.Run("EachStops", func(t *testing.T) { testEachStops(t, s, Release1) })
+	// A release larger than any chunk or buffer an implementation is likely
+	// to read at a time, so that a walk crosses their boundaries.
+	t.Run("Stream", func(t *testing.T) { testStream(t, open(t, Synthetic(streamRelease, streamSize))) })
 	// The older release must answer as fully as the current one.
 	for _, d := range []*store.Dataset{Dataset1(), Dataset2()} {
 		d.Sort()
@@ -127,6 +135,26 @@ func Compare(t *testing.T, s store.Store, d *store.Dataset) {
 					continue
 				}
 				walk(t, s, rel, f, limit, want)
+			}
+		}
+	})
+
+	t.Run("EachObservation", func(t *testing.T) {
+		fs := observationFilters(d)
+		for _, f := range []store.ObservationFilter{{Offences: []string{"human-trafficking"}}, {Sex: []string{"total"}, From: year(2013)}} {
+			for _, limit := range []int{1, 2, 3, 7, 100} {
+				f.Limit = limit
+				fs = append(fs, f)
+			}
+		}
+		for _, f := range fs {
+			want := wantPage(d, f).Observations
+			checkEach(t, s, rel, f, want)
+			if f.After == "" && f.Limit == 0 {
+				n, err := s.CountObservations(ctx, rel, f)
+				if err == nil && n != wantPage(d, f).Total {
+					t.Errorf("CountObservations(%s): got %d, want the Total %d", describe(f), n, wantPage(d, f).Total)
+				}
 			}
 		}
 	})
@@ -265,7 +293,11 @@ func Equivalent(t *testing.T, want, got store.Store, release string) {
 		if f.Limit == 0 && f.After == "" {
 			walk(t, got, release, f, max(7, len(w.Observations)/5), w.Observations)
 		}
+		if werr == nil {
+			checkEach(t, got, release, f, selection(t, want, release, f))
+		}
 	}
+	checkEach(t, got, release, store.ObservationFilter{}, all.Observations)
 
 	pop, err := want.Population(ctx, release, store.PopulationFilter{})
 	gp, gerr := got.Population(ctx, release, store.PopulationFilter{})
@@ -322,6 +354,40 @@ func walk(t *testing.T, s store.Store, rel string, f store.ObservationFilter, li
 		f.After = page.Next
 	}
 	equal(t, fmt.Sprintf("%s walked with limit %d", describe(f), limit), got, want)
+}
+
+// checkEach checks that EachObservation yields want, the observations f
+// selects, in order and each once, and that CountObservations counts them.
+func checkEach(t *testing.T, s store.Store, rel string, f store.ObservationFilter, want []store.Observation) {
+	t.Helper()
+	got := []store.Observation{}
+	err := s.EachObservation(context.Background(), rel, f, func(o store.Observation) error {
+		got = append(got, o)
+		return nil
+	})
+	check(t, "EachObservation("+describe(f)+")", got, err, want)
+	n, err := s.CountObservations(context.Background(), rel, f)
+	if err != nil {
+		t.Errorf("CountObservations(%s): %v", describe(f), err)
+	} else if n != len(want) {
+		t.Errorf("CountObservations(%s): got %d, want %d", describe(f), n, len(want))
+	}
+}
+
+// selection is what s's Observations selects for f without a limit, cut
+// at f.Limit: what EachObservation must yield.
+func selection(t *testing.T, s store.Store, rel string, f store.ObservationFilter) []store.Observation {
+	t.Helper()
+	limit := f.Limit
+	f.Limit = 0
+	page, err := s.Observations(context.Background(), rel, f)
+	if err != nil {
+		t.Fatalf("Observations(%s): %v", describe(f), err)
+	}
+	if limit > 0 && len(page.Observations) > limit {
+		return page.Observations[:limit]
+	}
+	return page.Observations
 }
 
 // wantPage is the page of d that f selects, computed the simplest way.
@@ -505,6 +571,129 @@ func testExplicit(t *testing.T, s store.Store) {
 	}
 }
 
+// testEachStops checks that EachObservation on release rel ends where it
+// must: at the first error of fn, returned as is, and when its context is
+// cancelled or past its deadline, before or during the walk. Stops beyond
+// the size of the release are skipped.
+func testEachStops(t *testing.T, s store.Store, rel string) {
+	total, err := s.CountObservations(context.Background(), rel, store.ObservationFilter{})
+	if err != nil {
+		t.Fatalf("CountObservations: %v", err)
+	}
+	errStop := errors.New("the client went away")
+	for _, at := range []int{1, 3, 300} {
+		if at >= total {
+			continue
+		}
+		calls := 0
+		err := s.EachObservation(context.Background(), rel, store.ObservationFilter{}, func(store.Observation) error {
+			calls++
+			if calls == at {
+				return fmt.Errorf("write row %d: %w", calls, errStop)
+			}
+			return nil
+		})
+		if !errors.Is(err, errStop) {
+			t.Errorf("fn failing at call %d: got error %v, want fn's error", at, err)
+		}
+		if calls != at {
+			t.Errorf("fn failing at call %d: got %d calls, want %d", at, calls, at)
+		}
+	}
+
+	ended := []struct {
+		name string
+		ctx  func() context.Context
+		want error
+	}{
+		{"cancelled", func() context.Context {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			return ctx
+		}, context.Canceled},
+		{"past its deadline", func() context.Context {
+			ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+			t.Cleanup(cancel)
+			return ctx
+		}, context.DeadlineExceeded},
+	}
+	for _, e := range ended {
+		calls := 0
+		err := s.EachObservation(e.ctx(), rel, store.ObservationFilter{}, func(store.Observation) error {
+			calls++
+			return nil
+		})
+		if !errors.Is(err, e.want) || calls != 0 {
+			t.Errorf("a context %s before the walk: got error %v after %d calls, want %v and none", e.name, err, calls, e.want)
+		}
+	}
+	for _, at := range []int{1, 300} {
+		if at >= total {
+			continue
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		calls := 0
+		err := s.EachObservation(ctx, rel, store.ObservationFilter{}, func(store.Observation) error {
+			calls++
+			if calls == at {
+				cancel()
+			}
+			return nil
+		})
+		cancel()
+		if !errors.Is(err, context.Canceled) || calls >= total {
+			t.Errorf("a context cancelled at call %d: got error %v after %d of %d calls, want context.Canceled before the end",
+				at, err, calls, total)
+		}
+	}
+}
+
+// streamRelease is the id of the synthetic release of streamSize
+// observations that the suite streams.
+const (
+	streamRelease = "synthetic"
+	streamSize    = 10000
+)
+
+// testStream checks EachObservation and CountObservations on a release of
+// streamSize observations against Observations, with limits and starting
+// points at and around the powers of two a chunked reader might use.
+func testStream(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	all := selection(t, s, streamRelease, store.ObservationFilter{})
+	if len(all) < streamSize {
+		t.Fatalf("Observations: got %d, want at least %d", len(all), streamSize)
+	}
+	from, to := store.Period{Year: 2010, Kind: store.PeriodYear}, store.Period{Year: 2015, Kind: store.PeriodYear}
+	fs := []store.ObservationFilter{
+		{},
+		{Offences: []string{"offence-003"}},
+		{Offences: []string{"offence-007", "offence-001"}, Regions: []string{"REGION-009", "REGION-002"}},
+		{Measures: []string{"rate-per-100k"}},
+		{Regions: []string{"REGION-004"}, Measures: []string{"offences-reported"}},
+		{From: &from, To: &to},
+		{Sex: []string{"total"}, Sources: []string{"synthetic"}},
+		{After: all[len(all)-1].Key()},
+		{After: all[len(all)/2].Key(), Measures: []string{"rate-per-100k"}},
+	}
+	for _, n := range []int{255, 256, 257, 767, 768, 769, 4095, 4096, 4097} {
+		fs = append(fs,
+			store.ObservationFilter{Limit: n},
+			store.ObservationFilter{After: all[n].Key()},
+			store.ObservationFilter{After: all[n].Key(), Limit: 1024},
+			store.ObservationFilter{After: all[n].Key(), Limit: n},
+		)
+	}
+	for _, f := range fs {
+		checkEach(t, s, streamRelease, f, selection(t, s, streamRelease, f))
+	}
+	n, err := s.CountObservations(ctx, streamRelease, store.ObservationFilter{Limit: len(all) + 1})
+	if err != nil || n != len(all) {
+		t.Errorf("CountObservations with a limit above the selection: got %d, %v; want %d", n, err, len(all))
+	}
+	testEachStops(t, s, streamRelease)
+}
+
 // releaseTag is the Locator prefix of the handcrafted releases.
 func releaseTag(id string) string {
 	if id == Release2 {
@@ -579,6 +768,25 @@ func testNotFound(t *testing.T, s store.Store) {
 		{"Observations", func() error { _, err := s.Observations(ctx, bad, store.ObservationFilter{}); return err }},
 		{"Observations with a filter", func() error {
 			_, err := s.Observations(ctx, bad, store.ObservationFilter{Offences: []string{"homicide"}, Limit: 1})
+			return err
+		}},
+		{"EachObservation", func() error {
+			return s.EachObservation(ctx, bad, store.ObservationFilter{}, func(store.Observation) error {
+				return errors.New("fn called for an unknown release")
+			})
+		}},
+		{"EachObservation of a release id with a NUL", func() error {
+			return s.EachObservation(ctx, Release1+"\x00", store.ObservationFilter{Limit: 1}, func(store.Observation) error {
+				return errors.New("fn called for an unknown release")
+			})
+		}},
+		{"CountObservations", func() error { _, err := s.CountObservations(ctx, bad, store.ObservationFilter{}); return err }},
+		{"CountObservations with a filter", func() error {
+			_, err := s.CountObservations(ctx, bad, store.ObservationFilter{Regions: []string{"NO"}, After: "a", Limit: 3})
+			return err
+		}},
+		{"CountObservations of a release id that is not UTF-8", func() error {
+			_, err := s.CountObservations(ctx, "\xff", store.ObservationFilter{})
 			return err
 		}},
 		{"Population", func() error { _, err := s.Population(ctx, bad, store.PopulationFilter{}); return err }},
