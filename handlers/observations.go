@@ -3,12 +3,14 @@ package handlers
 import (
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/krimstat/krimstat/export"
 	"github.com/krimstat/krimstat/problem"
 	"github.com/krimstat/krimstat/store"
 )
@@ -60,6 +62,8 @@ var observationColumns = []string{
 //	@ID				listObservations
 //	@Produce		json
 //	@Produce		text/csv
+//	@Produce		application/vnd.openxmlformats-officedocument.spreadsheetml.sheet
+//	@Produce		application/vnd.apache.parquet
 //	@Param			offence		query		[]string	false	"Offence ids"	collectionFormat(csv)	example(sex-purchase)
 //	@Param			region		query		[]string	false	"Region ids"	collectionFormat(csv)	example(NO)
 //	@Param			measure		query		[]string	false	"Measure ids"	collectionFormat(csv)	example(reported-persons)
@@ -71,7 +75,7 @@ var observationColumns = []string{
 //	@Param			citizenship	query		[]string	false	"Citizenship breakdown as published (total = not broken down)"	collectionFormat(csv)
 //	@Param			limit		query		int			false	"Page size"	minimum(1)	maximum(10000)	default(100)
 //	@Param			cursor		query		string		false	"Opaque cursor from links.next"
-//	@Param			format		query		string		false	"Representation (default json): json, csv, or jsonstat (JSON-stat 2.0, served as application/json; also Accept: application/json+stat or application/vnd.json-stat+json)"	Enums(json, csv, jsonstat)
+//	@Param			format		query		string		false	"Representation (default json): json, csv, jsonstat (JSON-stat 2.0, served as application/json; also Accept: application/json+stat or application/vnd.json-stat+json), xlsx (data, sources and notes sheets) or parquet (typed columns, null for gaps)"	Enums(json, csv, jsonstat, xlsx, parquet)
 //	@Param			csv_dialect	query		string		false	"CSV dialect: rfc4180 (default) or excel-no (UTF-8 BOM, semicolons, decimal comma, formula-looking text prefixed with ')"	Enums(rfc4180, excel-no)
 //	@Param			layout		query		string		false	"CSV layout: long (default, one row per observation) or wide (one row per period, one column per series, flags and sources in the last two columns)"	Enums(long, wide)
 //	@Param			lang		query		string		false	"Language of names (offence_name, region_name, measure_name columns; meta.names; JSON-stat labels): en (default) or nb; without it, Accept-Language"	Enums(en, nb)
@@ -177,9 +181,15 @@ func (h *Handler) writeObservationFile(c *gin.Context, q query, f store.Observat
 	if format == formatJSONStat || layout == layoutWide {
 		most = maxJSONStatRows
 	}
+	if format == formatXLSX {
+		most = min(most, export.XLSXMaxRows)
+	}
 	if n > most {
 		return fmt.Errorf("%d observations, more than the %d a %s file of this route holds; narrow the filters, page with limit, or download the whole release at /v1/releases/%s/download: %w",
 			n, most, format, rel.ID, errSelectionTooLarge)
+	}
+	if format == formatXLSX || format == formatParquet {
+		return h.writeObservationBinary(c, f, format, rel, lang)
 	}
 	if format == formatJSONStat || layout == layoutWide {
 		obs := make([]store.Observation, 0, n)
@@ -225,6 +235,57 @@ func (h *Handler) writeObservationFile(c *gin.Context, q query, f store.Observat
 	return nil
 }
 
+// writeObservationBinary sends the selection f as an XLSX workbook (data,
+// sources and notes sheets) or a Parquet file, names in lang. An XLSX is
+// built before anything is sent, so a failure is still a problem; a
+// Parquet file is streamed, and a failure after its start cuts it.
+func (h *Handler) writeObservationBinary(c *gin.Context, f store.ObservationFilter, format string, rel store.Release, lang string) error {
+	ctx := c.Request.Context()
+	n, err := export.NewNames(ctx, h.store, rel.ID, lang)
+	if err != nil {
+		return err
+	}
+	rows := export.Rows(ctx, h.store, n, f)
+	name := fileName(observationFileName(f)) + "-" + fileName(rel.ID)
+	if format == formatXLSX {
+		// The workbook reaches the writer only once every row is read, so
+		// the headers are sent with its first byte and an error before
+		// that is still answered as a problem.
+		w := &startOnWrite{c: c, media: mediaXLSX, disposition: fmt.Sprintf(`attachment; filename="%s.xlsx"`, name)}
+		if err := export.WriteXLSX(w, n, rows); err != nil {
+			if !w.started {
+				return err
+			}
+			h.log.WarnContext(ctx, "xlsx file cut short", "err", err, "request_id", problem.RequestID(c.Writer.Header()))
+		}
+		return nil
+	}
+	c.Header("Content-Type", mediaParquet)
+	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.parquet"`, name))
+	c.Status(http.StatusOK)
+	if err := export.WriteParquet(c.Writer, rows); err != nil {
+		h.log.WarnContext(ctx, "parquet file cut short", "err", err, "request_id", problem.RequestID(c.Writer.Header()))
+	}
+	return nil
+}
+
+// startOnWrite sends a file's headers with its first byte.
+type startOnWrite struct {
+	c                  *gin.Context
+	media, disposition string
+	started            bool
+}
+
+func (w *startOnWrite) Write(b []byte) (int, error) {
+	if !w.started {
+		w.started = true
+		w.c.Header("Content-Type", w.media)
+		w.c.Header("Content-Disposition", w.disposition)
+		w.c.Status(http.StatusOK)
+	}
+	return w.c.Writer.Write(b)
+}
+
 // observationFileName names a file of observations by its filters.
 func observationFileName(f store.ObservationFilter) string {
 	return fileName(append([]string{"krimstat-observations"}, slices.Concat(f.Offences, f.Regions, f.Measures, f.Sources)...)...)
@@ -255,7 +316,7 @@ func namesOf(obs []store.Observation, l labels) Names {
 var observationsRoute = route{
 	params: []string{"offence", "region", "measure", "source", "from", "to",
 		"sex", "age", "citizenship", "limit", "cursor", "format", "csv_dialect", "layout", "release"},
-	formats: []string{formatJSON, formatCSV, formatJSONStat},
+	formats: []string{formatJSON, formatCSV, formatJSONStat, formatXLSX, formatParquet},
 }
 
 // observationLinks are a page's canonical self link and, when there is a

@@ -147,6 +147,14 @@ const (
 	formatJSON     = "json"
 	formatCSV      = "csv"
 	formatJSONStat = "jsonstat"
+	formatXLSX     = "xlsx"
+	formatParquet  = "parquet"
+)
+
+// Media types of the binary file formats.
+const (
+	mediaXLSX    = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+	mediaParquet = "application/vnd.apache.parquet"
 )
 
 // format picks the representation: the format parameter wins, then the
@@ -172,6 +180,8 @@ var mediaFormats = []struct{ media, format string }{
 	{"application/json+stat", formatJSONStat},
 	{"application/vnd.json-stat+json", formatJSONStat},
 	{"application/json-stat+json", formatJSONStat},
+	{mediaXLSX, formatXLSX},
+	{mediaParquet, formatParquet},
 }
 
 // negotiate picks a format from an Accept header. An empty header, */* or an

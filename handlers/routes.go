@@ -102,6 +102,9 @@ func (h *Handler) Routes(opt Options) *gin.Engine {
 	h.get(v1, "/population", populationRoute, h.listPopulation)
 	h.get(v1, "/releases", releasesRoute, h.listReleases)
 	h.get(v1, "/releases/:id", route{}, h.getRelease)
+	// The release bundle keeps its own memo, strong ETag and byte ranges,
+	// so it skips the response cache; the gate and rate limit still apply.
+	h.get(r.Group("/v1", withTimeout(opt.RequestTimeout)), "/releases/:id/download", route{}, h.newBundles().downloadRelease)
 
 	// Pages for other sites to frame; the cache replays their
 	// Content-Security-Policy header with the body.

@@ -19,6 +19,8 @@ var formats = []struct {
 	{"json", []string{"application/json"}},
 	{"csv", []string{"text/csv"}},
 	{"jsonstat", []string{"application/vnd.json-stat+json", "application/json-stat+json", "application/json+stat"}},
+	{"xlsx", []string{"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}},
+	{"parquet", []string{"application/vnd.apache.parquet"}},
 	{"html", []string{"text/html"}},
 	{"svg", []string{"image/svg+xml"}},
 }

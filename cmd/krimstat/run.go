@@ -13,6 +13,7 @@ commands:
   serve     serve the API (bundled data by default; DATABASE_URL for PostgreSQL, REDIS_URL for a shared cache)
   ingest    build a release from source files
   migrate   bring the PostgreSQL schema up to date (DATABASE_URL)
+  export    write a release's bundle (the zip of /v1/releases/{id}/download) to a file
   healthcheck  exit 0 when the server at KRIMSTAT_ADDR is ready (for container health checks)
 
 Run "krimstat <command> -h" for a command's flags.`
@@ -35,6 +36,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return ingestCmd(ctx, rest, getenv, stdout)
 	case "migrate":
 		return migrate(ctx, rest, getenv, stdout)
+	case "export":
+		return exportCmd(ctx, rest, getenv, stdout)
 	case "healthcheck":
 		return healthcheck(ctx, rest, getenv, stdout)
 	case "help", "-h", "--help":
