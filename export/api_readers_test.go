@@ -122,3 +122,46 @@ func TestAPIFilesWithReaders(t *testing.T) {
 			js.Values, js.Offence, js.Region, js.Spot, withValue(totals.Observations), spotWant)
 	}
 }
+
+// TestWideXLSXWithExcelJS asks for two series as a wide workbook, for a
+// chart in a spreadsheet: ExcelJS sees one row per period, one column per
+// region with numbers as numbers, and a gap as an empty cell.
+func TestWideXLSXWithExcelJS(t *testing.T) {
+	st, _ := bundledStore(t)
+	srv := httptest.NewServer(handlers.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)), openapi.JSON).Routes(handlers.Options{}))
+	t.Cleanup(srv.Close)
+	resp, err := http.Get(srv.URL + "/v1/series?offence=human-trafficking&region=NO,SE&measure=reported-offences&from=2019&to=2022&format=xlsx&layout=wide&lang=nb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	path := filepath.Join(t.TempDir(), "wide.xlsx")
+	if err := os.WriteFile(path, body, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Frozen bool       `json:"frozen"`
+		Header []string   `json:"header"`
+		Rows   [][][2]any `json:"rows"`
+	}
+	if err := json.Unmarshal(runReader(t, "table.js", path), &got); err != nil {
+		t.Fatal(err)
+	}
+	if !got.Frozen || !slices.Equal(got.Header[:3], []string{"period", "Norge", "Sverige"}) {
+		t.Fatalf("header %v frozen %v, want period, Norge, Sverige, frozen", got.Header, got.Frozen)
+	}
+	if len(got.Rows) != 4 {
+		t.Fatalf("rows: got %d, want one per year 2019-2022", len(got.Rows))
+	}
+	for _, row := range got.Rows {
+		for _, cell := range row[1:3] {
+			if cell[0] != nil && cell[1] != "Number" {
+				t.Errorf("period %v: cell %v is %v, want a number", row[0][0], cell[0], cell[1])
+			}
+		}
+	}
+}

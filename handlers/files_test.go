@@ -4,9 +4,17 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/krimstat/krimstat/handlers"
+	"github.com/krimstat/krimstat/openapi"
+	"github.com/krimstat/krimstat/problem"
+	"github.com/krimstat/krimstat/store/memory"
+	"github.com/krimstat/krimstat/store/storetest"
 )
 
 // TestFilesAreWhole reads a selection as JSON pages and as files: a CSV or
@@ -104,5 +112,30 @@ func TestWideLayout(t *testing.T) {
 	}
 	if rec := do(t, r, "GET", "/v1/observations?offence=sex-purchase&layout=wide"); rec.Code != http.StatusBadRequest {
 		t.Errorf("layout=wide as JSON: got %d, want 400", rec.Code)
+	}
+}
+
+// TestSelectionTooLarge asks a synthetic release (flagged synthetic, never
+// served) for more rows than a JSON-stat file holds: the request is
+// refused with a problem naming the release download, not cut.
+func TestSelectionTooLarge(t *testing.T) {
+	st := memory.New()
+	ds := storetest.Synthetic("synthetic-1", 120_000)
+	if err := st.Load(ds); err != nil {
+		t.Fatal(err)
+	}
+	r := handlers.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)), openapi.JSON).Routes(handlers.Options{})
+	rec := do(t, r, "GET", "/v1/observations?format=jsonstat")
+	if rec.Code != http.StatusBadRequest {
+		t.Fatalf("status: got %d, want 400", rec.Code)
+	}
+	p := decode[problem.Problem](t, rec)
+	if !strings.HasSuffix(p.Type, "/selection-too-large") || !strings.Contains(p.Detail, "/v1/releases/synthetic-1/download") {
+		t.Errorf("problem: got %+v, want selection-too-large naming the download", p)
+	}
+	// The same selection as a CSV is within its bound and whole.
+	rec = do(t, r, "GET", "/v1/observations?format=csv")
+	if n := bytes.Count(rec.Body.Bytes(), []byte("\n")) - 1; rec.Code != http.StatusOK || n != len(ds.Observations) {
+		t.Errorf("CSV: got %d with %d rows, want 200 with %d", rec.Code, n, len(ds.Observations))
 	}
 }

@@ -188,7 +188,7 @@ func (h *Handler) writeObservationFile(c *gin.Context, q query, f store.Observat
 		return fmt.Errorf("%d observations, more than the %d a %s file of this route holds; narrow the filters, page with limit, or download the whole release at /v1/releases/%s/download: %w",
 			n, most, format, rel.ID, errSelectionTooLarge)
 	}
-	if format == formatXLSX || format == formatParquet {
+	if (format == formatXLSX && layout != layoutWide) || format == formatParquet {
 		return h.writeObservationBinary(c, f, format, rel, lang)
 	}
 	if format == formatJSONStat || layout == layoutWide {
@@ -202,8 +202,7 @@ func (h *Handler) writeObservationFile(c *gin.Context, q query, f store.Observat
 		if layout == layoutWide {
 			t := wideTable(obs, cat.labels[lang])
 			t.name, t.dialect = fileName(observationFileName(f), "wide"), dialect
-			writeCSV(c, t)
-			return nil
+			return writeTable(c, t, format)
 		}
 		canon, err := observationsRoute.canonical(q.values, rel.ID)
 		if err != nil {

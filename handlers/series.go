@@ -42,6 +42,10 @@ type SeriesMeta struct {
 	// several series of all of them together.
 	Count   int            `json:"count" example:"2"`
 	Sources []store.Source `json:"sources"` // every source cited by any series: points, alternatives, denominators
+	// Language is the language of names (lang or Accept-Language).
+	Language string `json:"language" example:"nb"`
+	// Names are the names of the series' offences, regions and measure.
+	Names Names `json:"names"`
 } // @name SeriesMeta
 
 // all returns every series of the response, data first.
@@ -62,7 +66,7 @@ var SeriesParams = []string{"offence", "region", "measure", "source", "per", "ha
 var (
 	seriesRoute = route{
 		params:  slices.Concat(SeriesParams, []string{"format", "csv_dialect", "layout"}),
-		formats: []string{formatJSON, formatCSV, formatJSONStat},
+		formats: []string{formatJSON, formatCSV, formatJSONStat, formatXLSX},
 	}
 	seriesViewRoute = route{params: slices.Clone(SeriesParams)}
 )
@@ -164,6 +168,7 @@ func parseSeriesOptions(q query) (series.Request, error) {
 //	@ID				getSeries
 //	@Produce		json
 //	@Produce		text/csv
+//	@Produce		application/vnd.openxmlformats-officedocument.spreadsheetml.sheet
 //	@Param			offence		query		string	true	"Offence id, or several (comma-separated): one series each"	example(sex-purchase)
 //	@Param			region		query		string	true	"Region id, or several (comma-separated): one series each"	example(NO)
 //	@Param			measure		query		string	true	"Measure id (one)"	example(reported-persons)
@@ -173,7 +178,7 @@ func parseSeriesOptions(q query) (series.Request, error) {
 //	@Param			from		query		string	false	"First period"	example(2009)
 //	@Param			to			query		string	false	"Last period"	example(2010)
 //	@Param			small		query		int		false	"Counts below this are small (change unreliable)"	minimum(0)	default(20)
-//	@Param			format		query		string	false	"Representation (default json)"	Enums(json, csv, jsonstat)
+//	@Param			format		query		string	false	"Representation (default json)"	Enums(json, csv, jsonstat, xlsx)
 //	@Param			csv_dialect	query		string	false	"CSV dialect (default rfc4180)"	Enums(rfc4180, excel-no)
 //	@Param			layout		query		string	false	"CSV layout: long (default) or wide (one row per period, one column per series)"	Enums(long, wide)
 //	@Param			lang		query		string	false	"Language of names (CSV name columns, JSON-stat labels): en (default) or nb; without it, Accept-Language"	Enums(en, nb)
@@ -223,8 +228,9 @@ func (h *Handler) getSeries(c *gin.Context) error {
 		return err
 	}
 	res.Links = Links{Self: self}
+	res.Meta.Language, res.Meta.Names = lang, seriesNames(res.all(), cat.labels[lang])
 	switch format {
-	case formatCSV:
+	case formatCSV, formatXLSX:
 		t := seriesTable(res.all(), cat.labels[lang])
 		if layout == layoutWide {
 			var obs []store.Observation
@@ -236,8 +242,7 @@ func (h *Handler) getSeries(c *gin.Context) error {
 			t = wide
 		}
 		t.dialect = dialect
-		writeCSV(c, t)
-		return nil
+		return writeTable(c, t, format)
 	case formatJSONStat:
 		var obs []store.Observation
 		var notes []string
@@ -254,6 +259,16 @@ func (h *Handler) getSeries(c *gin.Context) error {
 
 // buildSeries builds the series reqs ask for from release rel, with the
 // response's meta; series and periods are set only for several series.
+// seriesNames picks the names of the series' ids.
+func seriesNames(ss []series.Series, l labels) Names {
+	n := Names{Offence: map[string]string{}, Region: map[string]string{}, Measure: map[string]string{}, Unit: map[string]string{}}
+	for _, s := range ss {
+		n.Offence[s.Offence], n.Region[s.Region] = l.offence[s.Offence], l.region[s.Region]
+		n.Measure[s.Measure], n.Unit[s.Measure] = l.measure[s.Measure], l.unit[s.Measure]
+	}
+	return n
+}
+
 func (h *Handler) buildSeries(ctx context.Context, rel store.Release, reqs []series.Request) (SeriesResponse, error) {
 	set, err := series.BuildSet(ctx, h.store, rel.ID, reqs)
 	if err != nil {

@@ -1,10 +1,16 @@
 package handlers
 
 import (
+	"bytes"
+	"fmt"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/gin-gonic/gin"
+
+	"github.com/krimstat/krimstat/export"
 	"github.com/krimstat/krimstat/store"
 )
 
@@ -16,7 +22,7 @@ const (
 	layoutWide = "wide"
 )
 
-// layoutOf reads the layout parameter; wide is offered for CSV only.
+// layoutOf reads the layout parameter; wide is offered for CSV and XLSX.
 func layoutOf(q query, format string) (string, error) {
 	l, err := q.one("layout")
 	if err != nil || l == "" || l == layoutLong {
@@ -25,8 +31,8 @@ func layoutOf(q query, format string) (string, error) {
 	if l != layoutWide {
 		return "", store.InvalidParam("layout", "%q: want %s or %s", l, layoutLong, layoutWide)
 	}
-	if format != formatCSV {
-		return "", store.InvalidParam("layout", "layout=wide is a CSV layout; ask for format=csv")
+	if format != formatCSV && format != formatXLSX {
+		return "", store.InvalidParam("layout", "layout=wide is a CSV and XLSX layout; ask for format=csv or format=xlsx")
 	}
 	return l, nil
 }
@@ -127,4 +133,24 @@ func periodSortKey(s string) string {
 		return "~" + s
 	}
 	return p.SortKey()
+}
+
+// writeTable sends a laid-out table as CSV, or as a one-sheet workbook for
+// format=xlsx.
+func writeTable(c *gin.Context, t table, format string) error {
+	if format != formatXLSX {
+		writeCSV(c, t)
+		return nil
+	}
+	var buf bytes.Buffer
+	if err := export.WriteTableXLSX(&buf, "data", t.header, t.rows, t.numeric); err != nil {
+		return err
+	}
+	name := t.name
+	if rel := c.Writer.Header().Get(releaseHeader); rel != "" {
+		name = fileName(name) + "-" + fileName(rel)
+	}
+	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.xlsx"`, name))
+	c.Data(http.StatusOK, mediaXLSX, buf.Bytes())
+	return nil
 }
