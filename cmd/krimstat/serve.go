@@ -52,120 +52,161 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// Everything opened below is closed when serve returns, last first.
+	var cl closers
+	defer func() { cl.close() }()
 
 	st, closeStore, err := openStore(ctx, cfg, *dataFile, log)
 	if err != nil {
 		return err
 	}
-	defer closeStore()
+	cl.add(closeStore)
 	rel, err := st.CurrentRelease(ctx)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	log.Info("store ready", "release", rel.ID)
 
+	w, err := wire(ctx, cfg, st, log, &cl)
+	if err != nil {
+		return err
+	}
+	servers, err := listen(ctx, cfg, st, w, log, &cl)
+	if err != nil {
+		return err
+	}
+	return runServers(ctx, servers, cfg.ShutdownTimeout, log)
+}
+
+// closers are what serve opened, closed in reverse order.
+type closers []func()
+
+func (c *closers) add(f func()) { *c = append(*c, f) }
+
+func (c closers) close() {
+	for i := len(c) - 1; i >= 0; i-- {
+		c[i]()
+	}
+}
+
+// wiring is the API with its layers, before it listens.
+type wiring struct {
+	h                   *handlers.Handler
+	opts                handlers.Options
+	tier                *cache.Tiered
+	rl                  *ratelimit.Limiter
+	cacheWatch, rlWatch *cache.WriteWatch
+}
+
+// wire builds the handlers and their layers: the response cache (in
+// process, plus Redis when REDIS_URL is set), the gates, and the rate
+// limits. An unreachable Redis is logged and the service starts anyway.
+func wire(ctx context.Context, cfg config, st store.Store, log *slog.Logger, cl *closers) (wiring, error) {
+	var w wiring
 	var checks []handlers.Check
 	if p, ok := st.(interface{ Ping(context.Context) error }); ok {
 		checks = append(checks, handlers.Check{Name: "postgres", Check: p.Ping})
 	}
-
-	// The response cache: in process, plus Redis when REDIS_URL is set. An
-	// unreachable Redis is logged and the service starts anyway. Readiness
-	// asks the watch on its client, which also reports a Redis that answers
-	// but refuses writes because it is full.
+	// Readiness asks the watch on the cache's Redis client, which also
+	// reports a Redis that answers but refuses writes because it is full.
 	var rdb *redis.Client
-	var cacheWatch *cache.WriteWatch
+	var err error
 	if cfg.RedisURL != "" {
-		rdb, cacheWatch, err = openRedis(ctx, cfg.RedisURL, cfg.Cache.RedisTimeout, "cache", log)
-		if err != nil {
-			return fmt.Errorf("serve: REDIS_URL: %w", err)
+		if rdb, w.cacheWatch, err = openRedis(ctx, cfg.RedisURL, cfg.Cache.RedisTimeout, "cache", log); err != nil {
+			return w, fmt.Errorf("serve: REDIS_URL: %w", err)
 		}
-		defer rdb.Close()
-		checks = append(checks, handlers.Check{Name: "redis", Check: cacheWatch.Healthy})
+		cl.add(func() { _ = rdb.Close() })
+		checks = append(checks, handlers.Check{Name: "redis", Check: w.cacheWatch.Healthy})
 	}
-	tier, err := httpcache.NewTiered(cfg.Cache, rdb, log)
-	if err != nil {
-		return fmt.Errorf("serve: cache: %w", err)
+	if w.tier, err = httpcache.NewTiered(cfg.Cache, rdb, log); err != nil {
+		return w, fmt.Errorf("serve: cache: %w", err)
 	}
-	defer tier.Close()
+	cl.add(func() { _ = w.tier.Close() })
 	// The handlers say what a request means, so the cache keys every
 	// spelling of one request alike and refuses to key what they refuse.
-	h := handlers.New(st, log, openapi.JSON)
-	cfg.Cache.RequestKey, cfg.Cache.Vary = h.CacheKey, handlers.CacheVary
-	opts := handlers.Options{
+	w.h = handlers.New(st, log, openapi.JSON)
+	cfg.Cache.RequestKey, cfg.Cache.Vary = w.h.CacheKey, handlers.CacheVary
+	w.opts = handlers.Options{
 		Gate:           ratelimit.NewGate(cfg.Gate).Middleware(),
 		MissGate:       ratelimit.NewGate(cfg.MissGate).Middleware(),
-		Cache:          httpcache.New(cfg.Cache, tier, releaseFunc(st), log),
+		Cache:          httpcache.New(cfg.Cache, w.tier, releaseFunc(st), log),
 		RequestTimeout: cfg.RequestTimeout,
 		Checks:         checks,
 	}
 	log.Info("cache", "enabled", cfg.Cache.Enabled, "local", cfg.Cache.LocalEnabled, "local_mb", cfg.Cache.LocalMaxBytes>>20,
 		"redis", rdb != nil, "ttl", cfg.Cache.TTL.String(), "max_age", cfg.Cache.MaxAge.String())
+	return w, w.limits(ctx, cfg, rdb, log, cl)
+}
 
-	// The rate limiter shares its counts through REDIS_URL, or through a
-	// Redis of its own, which a cache filling its Redis cannot make refuse
-	// writes (the limiter would then fall back to per-process limits).
-	var rl *ratelimit.Limiter
-	var rlWatch *cache.WriteWatch
-	if cfg.RateLimitOn {
-		rlClient := rdb
-		if cfg.RateLimitRedisURL != "" && cfg.RateLimitRedisURL != cfg.RedisURL {
-			rlClient, rlWatch, err = openRedis(ctx, cfg.RateLimitRedisURL, cfg.RateLimit.WithDefaults().RedisTimeout, "ratelimit", log)
-			if err != nil {
-				return fmt.Errorf("serve: KRIMSTAT_RATELIMIT_REDIS_URL: %w", err)
-			}
-			defer rlClient.Close()
-			opts.Checks = append(opts.Checks, handlers.Check{Name: "redis_ratelimit", Check: rlWatch.Healthy})
-		}
-		rl = ratelimit.New(cfg.RateLimit, rlClient, log)
-		defer rl.Close()
-		opts.RateLimit = rl.Middleware()
-		// Uncached requests cost far more than cached ones: each client has
-		// a budget of them, on top of its request limit.
-		misses := ratelimit.New(cfg.MissBudget, rlClient, log)
-		defer misses.Close()
-		opts.MissBudget = misses.Middleware()
-		// The defaults New applied, so that the log shows the limits in force.
-		eff := cfg.RateLimit.WithDefaults()
-		log.Info("rate limit", "enabled", true, "rate", eff.Rate, "period", eff.Period.String(), "burst", eff.Burst,
-			"trusted_proxies", len(eff.TrustedProxies), "shared", rlClient != nil, "redis_url", masked(cfg.RateLimitRedisURL),
-			"miss_rate", cfg.MissBudget.Rate, "miss_period", cfg.MissBudget.Period.String(), "miss_burst", cfg.MissBudget.Burst,
-			"inflight_per_client", cfg.Gate.PerClient, "inflight", cfg.Gate.Total,
-			"compute_per_client", cfg.MissGate.PerClient, "compute", cfg.MissGate.Total)
-	} else {
+// limits adds the rate limits. The limiter shares its counts through
+// REDIS_URL, or through a Redis of its own, which a cache filling its Redis
+// cannot make refuse writes (the limiter would then fall back to
+// per-process limits).
+func (w *wiring) limits(ctx context.Context, cfg config, rdb *redis.Client, log *slog.Logger, cl *closers) error {
+	if !cfg.RateLimitOn {
 		log.Info("rate limit", "enabled", false)
+		return nil
 	}
+	rlClient := rdb
+	if cfg.RateLimitRedisURL != "" && cfg.RateLimitRedisURL != cfg.RedisURL {
+		var err error
+		rlClient, w.rlWatch, err = openRedis(ctx, cfg.RateLimitRedisURL, cfg.RateLimit.WithDefaults().RedisTimeout, "ratelimit", log)
+		if err != nil {
+			return fmt.Errorf("serve: KRIMSTAT_RATELIMIT_REDIS_URL: %w", err)
+		}
+		cl.add(func() { _ = rlClient.Close() })
+		w.opts.Checks = append(w.opts.Checks, handlers.Check{Name: "redis_ratelimit", Check: w.rlWatch.Healthy})
+	}
+	w.rl = ratelimit.New(cfg.RateLimit, rlClient, log)
+	cl.add(func() { _ = w.rl.Close() })
+	w.opts.RateLimit = w.rl.Middleware()
+	// Uncached requests cost far more than cached ones: each client has a
+	// budget of them, on top of its request limit.
+	misses := ratelimit.New(cfg.MissBudget, rlClient, log)
+	cl.add(func() { _ = misses.Close() })
+	w.opts.MissBudget = misses.Middleware()
+	// The defaults New applied, so that the log shows the limits in force.
+	eff := cfg.RateLimit.WithDefaults()
+	log.Info("rate limit", "enabled", true, "rate", eff.Rate, "period", eff.Period.String(), "burst", eff.Burst,
+		"trusted_proxies", len(eff.TrustedProxies), "shared", rlClient != nil, "redis_url", masked(cfg.RateLimitRedisURL),
+		"miss_rate", cfg.MissBudget.Rate, "miss_period", cfg.MissBudget.Period.String(), "miss_burst", cfg.MissBudget.Burst,
+		"inflight_per_client", cfg.Gate.PerClient, "inflight", cfg.Gate.Total,
+		"compute_per_client", cfg.MissGate.PerClient, "compute", cfg.MissGate.Total)
+	return nil
+}
 
+// served is a server with its listener.
+type served struct {
+	srv *http.Server
+	ln  net.Listener
+}
+
+// listen opens the API's listener (capped per client and in all) and, when
+// asked for, the metrics listener, and builds their servers.
+func listen(ctx context.Context, cfg config, st store.Store, w wiring, log *slog.Logger, cl *closers) ([]served, error) {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		return fmt.Errorf("serve: %w", err)
+		return nil, fmt.Errorf("serve: %w", err)
 	}
 	lim := newLimitListener(ln, cfg.MaxConnsPerClient, cfg.MaxConns, cfg.RateLimit.WithDefaults().IPv6PrefixLen, log)
-	defer lim.Close()
-
-	// Each server with its listener: the API, and /metrics when asked for.
-	type served struct {
-		srv *http.Server
-		ln  net.Listener
-	}
-	var metricsServed []served
-
+	cl.add(func() { _ = lim.Close() })
+	var all []served
 	// /metrics is served on its own address only, never on the public one:
 	// it tells anyone how the service is doing and what it costs.
 	if cfg.MetricsAddr != "" {
-		m, err := newMetrics(st, tier, rl, lim, cacheWatch, rlWatch)
+		m, err := newMetrics(st, w.tier, w.rl, lim, w.cacheWatch, w.rlWatch)
 		if err != nil {
-			return fmt.Errorf("serve: metrics: %w", err)
+			return nil, fmt.Errorf("serve: metrics: %w", err)
 		}
-		opts.Metrics = m.Middleware()
+		w.opts.Metrics = m.Middleware()
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", m.Handler())
 		mln, err := net.Listen("tcp", cfg.MetricsAddr)
 		if err != nil {
-			return fmt.Errorf("serve: KRIMSTAT_METRICS_ADDR: %w", err)
+			return nil, fmt.Errorf("serve: KRIMSTAT_METRICS_ADDR: %w", err)
 		}
-		defer mln.Close()
-		metricsServed = append(metricsServed, served{&http.Server{
+		cl.add(func() { _ = mln.Close() })
+		all = append(all, served{&http.Server{
 			Handler:           mux,
 			ReadHeaderTimeout: 5 * time.Second,
 			ReadTimeout:       10 * time.Second,
@@ -176,9 +217,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}, mln})
 		log.Info("metrics listening", "addr", mln.Addr().String())
 	}
-
 	srv := &http.Server{
-		Handler:           h.Routes(opts),
+		Handler:           w.h.Routes(w.opts),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      cfg.RequestTimeout + 5*time.Second,
@@ -189,20 +229,24 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:    func(net.Listener) context.Context { return ctx },
 	}
-	all := append([]served{{srv, lim}}, metricsServed...)
 	log.Info("listening", "addr", ln.Addr().String(), "max_conns_per_client", cfg.MaxConnsPerClient, "max_conns", cfg.MaxConns)
+	return append([]served{{srv, lim}}, all...), nil
+}
+
+// runServers serves until ctx ends or a server fails, then shuts every
+// server down gracefully within timeout: in-flight requests finish.
+func runServers(ctx context.Context, all []served, timeout time.Duration, log *slog.Logger) error {
 	errc := make(chan error, len(all))
 	for _, s := range all {
 		go func() { errc <- s.srv.Serve(s.ln) }()
 	}
-
 	var serveErr error
 	select {
 	case serveErr = <-errc:
 	case <-ctx.Done():
 	}
-	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	log.Info("shutting down", "timeout", timeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	var errs []error
 	for _, s := range all {
