@@ -230,11 +230,14 @@ var citeRoute = route{
 
 // scheme is the scheme the client used: https behind a TLS-terminating
 // proxy that says so, or when the connection is TLS.
-func scheme(c *gin.Context) string {
-	if p := c.GetHeader("X-Forwarded-Proto"); p == "https" || p == "http" {
+func scheme(c *gin.Context) string { return requestScheme(c.Request) }
+
+// requestScheme is scheme for a request.
+func requestScheme(r *http.Request) string {
+	if p := r.Header.Get("X-Forwarded-Proto"); p == "https" || p == "http" {
 		return p
 	}
-	if c.Request.TLS != nil {
+	if r.TLS != nil {
 		return "https"
 	}
 	return "http"

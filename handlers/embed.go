@@ -3,9 +3,12 @@ package handlers
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,13 +37,24 @@ type seriesView struct {
 	offences, regions []string
 	measure, unit     string
 	apiQuery          string // the /v1/series query the chart shows
-	lang              string // the language of names and texts
-	w                 words  // the texts in lang
+	// query is the canonical query, with lang unless English, as
+	// "?…" ("" when empty): apiQuery's, for the other views of the series.
+	query string
+	lang  string // the language of names and texts
+	w     words  // the texts in lang
 }
 
-// seriesViewFor parses a series query and builds the series with names.
+// seriesViewFor parses the request's series query and builds the series
+// with names.
 func (h *Handler) seriesViewFor(c *gin.Context) (seriesView, error) {
-	q, err := seriesViewRoute.query(c.Request.URL.RawQuery)
+	return h.seriesView(c, c.Request.URL.RawQuery, c.GetHeader("Accept-Language"))
+}
+
+// seriesView parses the series query raw and builds the series with names,
+// in the language raw's lang parameter names, else acceptLanguage's. It
+// sets the response's release and language headers.
+func (h *Handler) seriesView(c *gin.Context, raw, acceptLanguage string) (seriesView, error) {
+	q, err := seriesViewRoute.query(raw)
 	if err != nil {
 		return seriesView{}, err
 	}
@@ -61,12 +75,13 @@ func (h *Handler) seriesViewFor(c *gin.Context) (seriesView, error) {
 	if err != nil {
 		return seriesView{}, err
 	}
-	lang, err := q.language(c.GetHeader("Accept-Language"))
+	lang, err := q.language(acceptLanguage)
 	if err != nil {
 		return seriesView{}, err
 	}
 	c.Header("Content-Language", lang)
-	v := seriesView{res: res, all: res.all(), unit: res.Data.Unit, apiQuery: link("/v1/series", canon, langParam(lang)),
+	query := link("", canon, langParam(lang))
+	v := seriesView{res: res, all: res.all(), unit: res.Data.Unit, apiQuery: "/v1/series" + query, query: query,
 		lang: lang, w: wordsOf[lang]}
 	if res.Data.Per != 0 {
 		v.unit = res.Data.Unit + v.w.PerInhabitants
@@ -403,8 +418,39 @@ func (h *Handler) getSeriesSVG(c *gin.Context) error {
 	return nil
 }
 
+// heightScript tells the page's parent its height, on load and whenever it
+// changes (a narrower frame wraps more lines, the data table opens), so
+// that a host page can size the iframe to fit (README, "Embeddable
+// charts"). It measures the document's box, not its scrollHeight, which
+// never falls below the frame's height and so could not let the frame
+// shrink. It posts nothing when the page is not framed, and reads and sends
+// nothing else. Without it the page works at the iframe's fixed height.
+const heightScript = `(function(){if(window.parent===window)return;` +
+	`var d=document.documentElement,last=-1;` +
+	`function post(){var h=Math.ceil(d.getBoundingClientRect().height);` +
+	`if(h!==last){last=h;window.parent.postMessage({type:"krimstat:height",height:h},"*")}}` +
+	`window.addEventListener("load",post);` +
+	`if(typeof ResizeObserver==="function")new ResizeObserver(post).observe(d);` +
+	`else window.addEventListener("resize",post)})();`
+
+// embedSeriesRoute is the contract of GET /embed/series: the series
+// view's, keyed on the origin its absolute URLs name.
+var embedSeriesRoute = route{params: seriesViewRoute.params, origin: true}
+
+// embedPageCSP is the embed page's Content Security Policy: embedCSP, and
+// the height script allowed by its hash, so no other script can run.
+var embedPageCSP = embedCSP + "; script-src '" + scriptHash(heightScript) + "'"
+
+// scriptHash is a CSP hash source of an inline script's text.
+func scriptHash(script string) string {
+	sum := sha256.Sum256([]byte(script))
+	return "sha256-" + base64.StdEncoding.EncodeToString(sum[:])
+}
+
 // embedPage is the HTML of GET /embed/series. Everything is inline: the
-// page makes no request of its own.
+// page makes no request of its own (the oEmbed link and the og: image are
+// for consumers and crawlers, which browsers do not fetch). The height
+// script is written into the template as it is hashed.
 var embedPage = template.Must(template.New("embed").Parse(`<!doctype html>
 <html lang="{{.W.HTMLLang}}">
 <head>
@@ -412,6 +458,14 @@ var embedPage = template.Must(template.New("embed").Parse(`<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>{{.Title}} – Krimstat</title>
+<link rel="alternate" type="application/json+oembed" href="{{.OEmbed}}" title="{{.Title}}">
+<meta property="og:type" content="website">
+<meta property="og:site_name" content="Krimstat">
+<meta property="og:title" content="{{.Title}}">
+<meta property="og:description" content="{{.Source}}">
+<meta property="og:url" content="{{.URL}}">
+<meta property="og:image" content="{{.Image}}">
+<meta name="twitter:card" content="summary_large_image">
 <style>
 body{margin:0;padding:12px;font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#222;background:#fff}
 h1{font-size:1.1em;margin:0 0 2px}
@@ -445,6 +499,7 @@ a{color:#1b5e9f}
 {{end}}</tbody>
 </table>
 </details>
+<script>` + heightScript + `</script>
 </body>
 </html>
 `))
@@ -538,6 +593,10 @@ func (h *Handler) embedSeries(c *gin.Context) error {
 		return err
 	}
 	head, rows := v.table()
+	// Consumers and crawlers need absolute URLs: the page's own, with the
+	// canonical query; its oEmbed answer; its PNG for social cards.
+	base := origin(c)
+	self := base + "/embed/series" + v.query
 	var page bytes.Buffer
 	err = embedPage.Execute(&page, map[string]any{
 		"Title": v.title(), "Unit": v.unit, "Notes": v.notes(),
@@ -545,11 +604,13 @@ func (h *Handler) embedSeries(c *gin.Context) error {
 		"SVG":    template.HTML(svg.String()),
 		"Source": v.sourceLine(), "Licence": v.licenceLine(), "APIQuery": v.apiQuery,
 		"Several": v.several(), "Head": head, "Rows": rows, "Span": len(head) + 1, "W": v.w,
+		"URL": self, "OEmbed": base + "/oembed?url=" + url.QueryEscape(self) + "&format=json",
+		"Image": base + "/v1/series.png" + v.query,
 	})
 	if err != nil {
 		return err
 	}
-	c.Header("Content-Security-Policy", embedCSP)
+	c.Header("Content-Security-Policy", embedPageCSP)
 	c.Data(http.StatusOK, "text/html; charset=utf-8", page.Bytes())
 	return nil
 }

@@ -2,19 +2,30 @@ package handlers_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"html"
+	"io"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"github.com/krimstat/krimstat/handlers"
 )
 
 const (
@@ -41,10 +52,64 @@ func TestEmbedPage(t *testing.T) {
 			t.Errorf("body: want it to contain %s\n%s", s, body)
 		}
 	}
-	for _, s := range []string{"<script", "src=", "@import", "url("} {
+	for _, s := range []string{"src=", "@import", "url("} {
 		if strings.Contains(body, s) {
 			t.Errorf("body contains %q: the page must load nothing", s)
 		}
+	}
+	// One inline script, the height script, allowed by its hash and by
+	// nothing else.
+	scripts := regexp.MustCompile(`(?s)<script[^>]*>(.*?)</script>`).FindAllStringSubmatch(body, -1)
+	if len(scripts) != 1 || !strings.Contains(scripts[0][1], `postMessage({type:"krimstat:height"`) {
+		t.Fatalf("scripts: got %q, want the height script alone", scripts)
+	}
+	sum := sha256.Sum256([]byte(scripts[0][1]))
+	hash := "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+	if csp := rec.Header().Get("Content-Security-Policy"); !strings.HasSuffix(csp, "; script-src "+hash) || strings.Count(csp, "script-src") != 1 {
+		t.Errorf("Content-Security-Policy: got %q, want it to end in script-src %s", csp, hash)
+	}
+
+	// The oEmbed discovery link and the social card tags, with absolute
+	// URLs on the origin the client asked (Host and X-Forwarded-Proto).
+	rec = do(t, r, "GET", embedTarget+"&small=20&lang=nb", "X-Forwarded-Proto", "https")
+	body = rec.Body.String()
+	const title = "Kjøp av seksuelle tjenester, Norge: personer anmeldt"
+	canonical := "measure=reported-persons&amp;offence=sex-purchase&amp;region=NO&amp;lang=nb"
+	for _, s := range []string{
+		`<link rel="alternate" type="application/json+oembed" href="https://example.com/oembed?url=` +
+			url.QueryEscape("https://example.com/embed/series?measure=reported-persons&offence=sex-purchase&region=NO&lang=nb") +
+			`&amp;format=json" title="` + title + `">`,
+		`<meta property="og:type" content="website">`,
+		`<meta property="og:title" content="` + title + `">`,
+		`<meta property="og:description" content="Kilde: Stortinget (answer by the Minister of Justice), `,
+		`<meta property="og:url" content="https://example.com/embed/series?` + canonical + `">`,
+		`<meta property="og:image" content="https://example.com/v1/series.png?` + canonical + `">`,
+		`<meta name="twitter:card" content="summary_large_image">`,
+	} {
+		if !strings.Contains(body, s) {
+			t.Errorf("body: want it to contain %s\n%.1500s", s, body)
+		}
+	}
+	// The image is the PNG of the same series.
+	image := regexp.MustCompile(`<meta property="og:image" content="https://example.com([^"]+)"`).FindStringSubmatch(body)
+	if len(image) != 2 {
+		t.Fatal("no og:image")
+	}
+	if rec := do(t, r, "GET", html.UnescapeString(image[1])); rec.Code != 200 || rec.Header().Get("Content-Type") != "image/png" {
+		t.Errorf("og:image %s: got %d %s, want 200 image/png", image[1], rec.Code, rec.Header().Get("Content-Type"))
+	}
+	// The link leads to the page's oEmbed.
+	link := regexp.MustCompile(`type="application/json\+oembed" href="([^"]+)"`).FindStringSubmatch(body)
+	if len(link) != 2 {
+		t.Fatal("no oEmbed link")
+	}
+	u, err := url.Parse(html.UnescapeString(link[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec = do(t, r, "GET", u.RequestURI(), "X-Forwarded-Proto", "https")
+	if got := decode[handlers.OEmbed](t, rec); rec.Code != 200 || got.Title != title {
+		t.Errorf("oEmbed of the link: got %d %+v, want 200 titled %s", rec.Code, got, title)
 	}
 	rec = do(t, r, "GET", strings.Replace(embedTarget, "/embed/series", "/v1/series.svg", 1)+"&per=100000")
 	if rec.Code != 200 || rec.Header().Get("Content-Type") != "image/svg+xml" || !strings.Contains(rec.Body.String(), "2009: 6.9594; 2010: 7.3896") {
@@ -74,7 +139,16 @@ func TestEmbedInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer(r)
+	// The test server also serves a host page that frames the embed page:
+	// the README's snippet, as a newsroom would paste it.
+	snippet := readmeSnippet(t)
+	mux := http.NewServeMux()
+	mux.Handle("/", r)
+	mux.HandleFunc("/test/host", func(w http.ResponseWriter, req *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = io.WriteString(w, hostPage(snippet, "http://"+ln.Addr().String()))
+	})
+	srv := httptest.NewUnstartedServer(mux)
 	srv.Listener.Close()
 	srv.Listener = ln
 	srv.Start()
@@ -202,6 +276,92 @@ func TestEmbedInBrowser(t *testing.T) {
 		_ = os.WriteFile(filepath.Join(dir, "embed-series-two-regions.png"), png, 0o644)
 	}
 
+	// Framed in the host page, the page posts its height and the host's
+	// listener sizes the iframe to it: at every width, the frame is as high
+	// as the page's document, which shows whole without a scroll bar. At
+	// 320 pixels the frame shrinks from its fixed 560.
+	settled := func(label string) framed {
+		t.Helper()
+		got, err := chromedp.Run(ctx, chromedp.Poll[framed](`(() => {
+			const f = document.querySelector("iframe"), d = f.contentDocument && f.contentDocument.documentElement;
+			const last = window.messages[window.messages.length - 1];
+			if (!last || !d || !d.querySelector("svg[role=img]") || f.style.height === "") return null;
+			const doc = Math.ceil(d.getBoundingClientRect().height);
+			if (last.data.height !== doc || f.getBoundingClientRect().height !== doc) return null; // a message is on its way
+			return {messages: window.messages, frame: f.getBoundingClientRect().height, frameWidth: f.getBoundingClientRect().width,
+				scroll: d.scrollHeight, client: d.clientHeight};
+		})()`, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second)))
+		if err != nil {
+			t.Fatalf("%s: the frame did not take the page's height from a message: %v", label, err)
+		}
+		for _, m := range got.Messages {
+			if m.Origin != srv.URL || m.Data.Type != "krimstat:height" || m.Data.Height <= 0 {
+				t.Errorf("%s: got message %+v from %s, want krimstat:height from %s", label, m.Data, m.Origin, srv.URL)
+			}
+		}
+		if got.Scroll > got.Client {
+			t.Errorf("%s: the page scrolls %d in %d, want no scroll bar", label, got.Scroll, got.Client)
+		}
+		got.Height = got.Messages[len(got.Messages)-1].Data.Height
+		return got
+	}
+	heights := map[int64]int{}
+	for _, width := range []int64{320, 640, 1024} {
+		if err := chromedp.Do(ctx,
+			chromedp.EmulateViewport(width, 900),
+			chromedp.Navigate(srv.URL+"/test/host"),
+		); err != nil {
+			t.Fatalf("host page at %d px: %v", width, err)
+		}
+		label := fmt.Sprintf("framed at %d px", width)
+		got := settled(label)
+		heights[width] = got.Height
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatalf("screenshot: %v", err)
+		}
+		name := fmt.Sprintf("embed-framed-%d.png", width)
+		if err := os.WriteFile(filepath.Join(t.TempDir(), name), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if dir := os.Getenv("KRIMSTAT_SCREENSHOT_DIR"); dir != "" {
+			_ = os.WriteFile(filepath.Join(dir, name), png, 0o644)
+		}
+		t.Logf("%s: the frame is %.0f wide, the page %d high (%d messages)", label, got.FrameWidth, got.Height, len(got.Messages))
+	}
+	if heights[320] >= 560 || heights[320] >= heights[1024] {
+		t.Errorf("heights by width: got %v, want less than the fixed 560 at 320 px, and more at 1024 px than at 320", heights)
+	}
+	// The window narrows from 1024 to 320 pixels: the page reflows and
+	// posts its new height, and the frame shrinks to it.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(320, 900)); err != nil {
+		t.Fatal(err)
+	}
+	if got := settled("narrowed to 320 px"); got.Height != heights[320] || len(got.Messages) < 2 {
+		t.Errorf("narrowed to 320 px: got height %d after %d messages, want %d after a second message", got.Height, len(got.Messages), heights[320])
+	}
+
+	// With scripts off the page still shows, at the iframe's fixed height.
+	if err := chromedp.Do(ctx,
+		chromedp.EmulateViewport(640, 900),
+		func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+			_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+			return chromedp.Void{}, err
+		},
+		chromedp.Navigate(srv.URL+"/test/host"),
+		chromedp.Sleep(300*time.Millisecond),
+	); err != nil {
+		t.Fatalf("host page without scripts: %v", err)
+	}
+	noScript, err := chromedp.Run(ctx, chromedp.Evaluate[framed](`(() => {
+		const f = document.querySelector("iframe"), d = f.contentDocument.documentElement;
+		return {messages: window.messages || [], frame: f.getBoundingClientRect().height,
+			charts: d.querySelectorAll("svg[role=img]").length, rows: d.querySelectorAll("table tbody tr").length};
+	})()`))
+	if err != nil || noScript.Frame != 560 || noScript.Charts != 1 || noScript.Rows != 2 || len(noScript.Messages) != 0 {
+		t.Errorf("without scripts: got %+v (%v), want the chart and table in a frame of the fixed 560 px, no message", noScript, err)
+	}
+
 	mu.Lock()
 	defer mu.Unlock()
 	if len(requests) == 0 {
@@ -214,4 +374,49 @@ func TestEmbedInBrowser(t *testing.T) {
 		}
 	}
 	t.Logf("requests the page made: %v", requests)
+}
+
+// framed is what the host page reports of its iframe.
+type framed struct {
+	Messages []struct {
+		Origin string `json:"origin"`
+		Data   struct {
+			Type   string `json:"type"`
+			Height int    `json:"height"`
+		} `json:"data"`
+	} `json:"messages"`
+	Frame, FrameWidth    float64
+	Scroll, Client       int
+	Charts, Rows, Height int
+}
+
+// readmeSnippet is the host page snippet of the README's "Embeddable
+// charts": the listener and the iframe.
+func readmeSnippet(t testing.TB) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(b), "## Embeddable charts")
+	section, _, _ = strings.Cut(section, "\n## ")
+	for _, block := range regexp.MustCompile("(?s)```html\n(.*?)```").FindAllStringSubmatch(section, -1) {
+		if strings.Contains(block[1], "krimstat:height") {
+			return block[1]
+		}
+	}
+	t.Fatal("README.md, Embeddable charts: no html block with the krimstat:height listener")
+	return ""
+}
+
+// hostPage is an article framing the embed page with the README's snippet
+// on the given origin, and a script that records the messages it gets.
+func hostPage(snippet, origin string) string {
+	return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>An article</title>
+<script>window.messages = []; window.addEventListener("message", e => window.messages.push({origin: e.origin, data: e.data}));</script>
+</head><body style="margin:0"><p style="margin:8px">Some text of the article.</p>
+` + strings.ReplaceAll(snippet, "https://YOUR-KRIMSTAT-HOST", origin) + `
+<p style="margin:8px">More text.</p></body></html>
+`
 }

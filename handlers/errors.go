@@ -34,6 +34,10 @@ var errSelectionTooLarge = errors.New("selection too large")
 // errNotReady is the error behind a failed readiness check.
 var errNotReady = errors.New("not ready")
 
+// errFormatNotImplemented is the error behind an oEmbed request for a
+// format other than JSON: oEmbed answers it with 501.
+var errFormatNotImplemented = errors.New("format not implemented")
+
 // problemKinds maps errors to problems, walked in order with errors.Is.
 // It is the one place where errors become HTTP statuses.
 var problemKinds = []struct {
@@ -49,6 +53,7 @@ var problemKinds = []struct {
 	{errURITooLong, http.StatusRequestURITooLong, "uri-too-long", "Request target too long"},
 	{errBodyNotAllowed, http.StatusRequestEntityTooLarge, "body-not-allowed", "Request body not allowed"},
 	{errSelectionTooLarge, http.StatusBadRequest, "selection-too-large", "Selection too large for one file"},
+	{errFormatNotImplemented, http.StatusNotImplemented, "format-not-implemented", "Format not implemented"},
 	{store.ErrNotFound, http.StatusNotFound, "not-found", "Not found"},
 	{store.ErrInvalid, http.StatusBadRequest, "invalid-parameter", "Invalid parameter"},
 	{store.ErrUnavailable, http.StatusServiceUnavailable, "unavailable", "Service unavailable"},
@@ -74,7 +79,7 @@ func writeError(c *gin.Context, log *slog.Logger, err error) {
 	for _, k := range problemKinds {
 		if errors.Is(err, k.err) {
 			p.Type, p.Title, p.Status, p.Detail = problem.TypeBase+k.slug, k.title, k.status, err.Error()
-			if k.status >= 500 {
+			if serverFault(k.status) {
 				// A server-side error's text names hosts and databases: it
 				// goes to the log with the request id, not to the client.
 				p.Detail = k.title + "; retry later and quote the request id if it persists"
@@ -87,7 +92,7 @@ func writeError(c *gin.Context, log *slog.Logger, err error) {
 	if errors.As(err, &pe) {
 		p.Parameter = pe.Param
 	}
-	if !matched || p.Status >= 500 {
+	if !matched || serverFault(p.Status) {
 		level := slog.LevelError
 		if matched {
 			// An expected outage (the database away): worth a line, not an alarm.
@@ -102,6 +107,13 @@ func writeError(c *gin.Context, log *slog.Logger, err error) {
 	}
 	problem.Write(c.Writer, p)
 	c.Abort()
+}
+
+// serverFault reports whether a status is the server's failure, whose
+// detail is not shown and which is logged: a 5xx but 501, which answers
+// what the client asked for (a format no route implements).
+func serverFault(status int) bool {
+	return status >= 500 && status != http.StatusNotImplemented
 }
 
 // loggedKey marks a request whose failure writeError has logged already.

@@ -20,6 +20,11 @@ type route struct {
 	// formats are the representations the route negotiates, its default
 	// first; none means one fixed representation (HTML, SVG, one JSON item).
 	formats []string
+	// origin marks a route whose responses name the origin the client
+	// used (absolute URLs built from Host and X-Forwarded-Proto): the
+	// response cache keys them on it, so one client's Host is never
+	// served to another.
+	origin bool
 }
 
 // listRoute is a metadata list: its own parameters plus format,
@@ -111,7 +116,7 @@ func (rt route) canonical(values url.Values, current string) (string, error) {
 			if v == layoutLong {
 				continue
 			}
-		case "limit", "small", "per":
+		case "limit", "small", "per", "width", "height", "scale", "maxwidth", "maxheight":
 			n, err := strconv.Atoi(v)
 			if err != nil {
 				return "", store.InvalidParam(name, "%q: want a whole number", v)
@@ -157,7 +162,7 @@ const CacheVary = "Accept, Accept-Encoding, Accept-Language"
 
 // CacheKey returns what the response cache keys a request on besides its
 // path and release: the canonical query, and the negotiated format and
-// language. route
+// language, and for a route that names it the request's origin. route
 // is the route's pattern (gin's FullPath) and current the release the
 // request is served from. It returns false for a request that no route
 // would answer with 200 as it is spelt (an unknown parameter, a malformed
@@ -187,5 +192,9 @@ func (h *Handler) CacheKey(r *http.Request, pattern, current string) (canonical,
 			return "", "", false
 		}
 	}
-	return canonical, format + ";lang=" + lang, true
+	format += ";lang=" + lang
+	if rt.origin {
+		format += ";origin=" + requestScheme(r) + "://" + r.Host
+	}
+	return canonical, format, true
 }

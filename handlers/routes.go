@@ -98,6 +98,7 @@ func (h *Handler) Routes(opt Options) *gin.Engine {
 	h.get(v1, "/observations", observationsRoute, h.listObservations)
 	h.get(v1, "/series", seriesRoute, h.getSeries)
 	h.get(v1, "/series.svg", seriesViewRoute, h.getSeriesSVG)
+	h.get(v1, "/series.png", seriesPNGRoute, h.getSeriesPNG)
 	h.get(v1, "/cite", citeRoute, h.getCite)
 	h.get(v1, "/population", populationRoute, h.listPopulation)
 	h.get(v1, "/releases", releasesRoute, h.listReleases)
@@ -109,7 +110,9 @@ func (h *Handler) Routes(opt Options) *gin.Engine {
 	// Pages for other sites to frame; the cache replays their
 	// Content-Security-Policy header with the body.
 	embed := r.Group("/embed", data...)
-	h.get(embed, "/series", seriesViewRoute, h.embedSeries)
+	h.get(embed, "/series", embedSeriesRoute, h.embedSeries)
+	// oEmbed for the embed pages: what a CMS asks when a page URL is pasted.
+	h.get(r.Group("", data...), "/oembed", oembedRoute, h.getOEmbed)
 	return r
 }
 

@@ -60,6 +60,9 @@ type Config struct {
 	// and the current release; false means the request is not to be
 	// cached. Handlers know what a request means; without RequestKey, the
 	// query is canonicalised by CanonicalQuery and the format by Negotiate.
+	// It may read the request's Host, path, query and the headers Accept,
+	// Accept-Language and X-Forwarded-Proto, which the memo of keys is
+	// keyed on; a key that reads anything else would be memoised wrongly.
 	RequestKey func(r *http.Request, pattern, release string) (canonical, format string, ok bool)
 	// Vary lists the request headers the key depends on, sent as Vary:
 	// whatever RequestKey negotiates on must be in it.
@@ -170,7 +173,8 @@ type middleware struct {
 	lastModified atomic.Pointer[stamp] // of the latest release seen
 
 	// keys memoises the cache key and ETag of a request by what they are
-	// computed from (release, path, raw query, Accept, gzip), so a repeated
+	// computed from (release, Host, X-Forwarded-Proto, path, raw query,
+	// Accept, Accept-Language, gzip), so a repeated
 	// request skips parsing, canonicalising and hashing. It holds only
 	// requests whose response was served from or stored in a tier, is
 	// bounded by bytes, and a miss only costs the computation it saves.
@@ -404,7 +408,8 @@ func (m *middleware) requestKey(c *gin.Context, releaseID string, gz bool) (requ
 		if gz {
 			enc = "1"
 		}
-		memo = releaseID + "\x00" + r.URL.EscapedPath() + "\x00" + r.URL.RawQuery + "\x00" + accept + "\x00" + enc
+		memo = releaseID + "\x00" + r.Host + "\x00" + r.Header.Get("X-Forwarded-Proto") + "\x00" + r.URL.EscapedPath() +
+			"\x00" + r.URL.RawQuery + "\x00" + accept + "\x00" + r.Header.Get("Accept-Language") + "\x00" + enc
 		if rk, ok := m.keys.GetIfPresent(memo); ok {
 			return rk, "", true
 		}

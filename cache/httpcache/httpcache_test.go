@@ -513,6 +513,42 @@ func TestRequestKey(t *testing.T) {
 	}
 }
 
+// TestRequestKeyHeaders keys requests of one query by the headers and host
+// the configured function reads: the memo of keys must not answer one with
+// the key of another.
+func TestRequestKeyHeaders(t *testing.T) {
+	cfg := testConfig()
+	cfg.RequestKey = func(r *http.Request, pattern, release string) (string, string, bool) {
+		return r.URL.RawQuery, "json;lang=" + r.Header.Get("Accept-Language") + ";origin=" + r.Header.Get("X-Forwarded-Proto") + "://" + r.Host, true
+	}
+	a := newApp(t, cfg, mustTier(t, cfg), nil)
+	tests := []struct {
+		host      string
+		header    []string
+		wantCache string
+	}{
+		{"a.example", nil, httpcache.Miss},
+		{"a.example", nil, httpcache.HitLocal},
+		{"a.example", []string{"Accept-Language", "nb"}, httpcache.Miss},
+		{"b.example", nil, httpcache.Miss},
+		{"b.example", []string{"X-Forwarded-Proto", "https"}, httpcache.Miss},
+		{"b.example", []string{"X-Forwarded-Proto", "https"}, httpcache.HitLocal},
+		{"a.example", []string{"Accept-Language", "nb"}, httpcache.HitLocal},
+	}
+	for i, tt := range tests {
+		req := httptest.NewRequest(http.MethodGet, "/v1/observations?q=abc", nil)
+		req.Host = tt.host
+		for j := 0; j+1 < len(tt.header); j += 2 {
+			req.Header.Set(tt.header[j], tt.header[j+1])
+		}
+		rec := httptest.NewRecorder()
+		a.engine.ServeHTTP(rec, req)
+		if got := rec.Header().Get("X-Cache"); got != tt.wantCache {
+			t.Errorf("request %d, %s %v: X-Cache got %q, want %q", i, tt.host, tt.header, got, tt.wantCache)
+		}
+	}
+}
+
 // TestStreamAfter computes a body larger than StreamAfter: it is sent whole
 // as it is written, and not stored, so the next request computes it again.
 func TestStreamAfter(t *testing.T) {
