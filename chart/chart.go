@@ -57,6 +57,26 @@ type Chart struct {
 	// container. A legend too long for one row wraps, and each further row
 	// adds legendRow to the height.
 	Width, Height int
+	// Number writes the axis' ticks and the markers' values (rounded to
+	// two decimals), e.g. as a language writes numbers; nil writes them
+	// as Go does (1234.5).
+	Number func(float64) string
+}
+
+// tick writes an axis tick.
+func (c Chart) tick(v float64) string {
+	if c.Number != nil {
+		return c.Number(v)
+	}
+	return formatTick(v)
+}
+
+// value writes a marker's value with at most two decimals.
+func (c Chart) value(v float64) string {
+	if c.Number != nil {
+		return c.Number(math.Round(v*100) / 100)
+	}
+	return formatValue(v)
 }
 
 // palette holds the lines' colours: twelve, enough for the most series a
@@ -66,6 +86,10 @@ var palette = []string{
 	"#1b5e9f", "#c45a00", "#2e7d32", "#7b1fa2", "#c62828", "#00838f",
 	"#6d4c41", "#ad1457", "#546e7a", "#827717", "#283593", "#212121",
 }
+
+// Palette returns the lines' colours, in the order lines take them, so
+// that a page inlining the SVG can restyle them (e.g. for a dark theme).
+func Palette() []string { return append([]string(nil), palette...) }
 
 // legendRow is the height of one row of the legend.
 const legendRow = 18.0
@@ -128,7 +152,7 @@ func SVG(w io.Writer, c Chart) error {
 	for _, t := range yTicks {
 		y := sy(t)
 		fmt.Fprintf(b, `<line x1="%s" x2="%s" y1="%s" y2="%s"/>`, f(left), f(left+plotW), f(y), f(y))
-		fmt.Fprintf(b, `<text x="%s" y="%s" text-anchor="end" stroke="none" dominant-baseline="middle">%s</text>`, f(left-6), f(y), esc(formatTick(t)))
+		fmt.Fprintf(b, `<text x="%s" y="%s" text-anchor="end" stroke="none" dominant-baseline="middle">%s</text>`, f(left-6), f(y), esc(c.tick(t)))
 	}
 	fmt.Fprintf(b, `<text transform="translate(14 %s) rotate(-90)" text-anchor="middle" stroke="none">%s</text>`, f(top+plotH/2), esc(c.Unit))
 	b.WriteString(`</g>`)
@@ -192,7 +216,7 @@ func SVG(w io.Writer, c Chart) error {
 				name = l.Label + ", " + p.Label
 			}
 			fmt.Fprintf(b, `<circle cx="%s" cy="%s" r="3.5"><title>%s: %s</title></circle>`,
-				f(sx(p.X)), f(sy(*p.Value)), esc(name), esc(formatValue(*p.Value)))
+				f(sx(p.X)), f(sy(*p.Value)), esc(name), esc(c.value(*p.Value)))
 		}
 		b.WriteString(`</g>`)
 	}

@@ -261,7 +261,7 @@ func (p *painter) draw(c Chart, footer string) {
 	}
 	labelW := 0.0
 	for _, t := range yTicks {
-		labelW = math.Max(labelW, measure(p.body, formatTick(t)))
+		labelW = math.Max(labelW, measure(p.body, c.tick(t)))
 	}
 	left, right := pad+labelW+0.5*body, p.w-pad
 	plotW, plotH := right-left, plotBottom-plotTop
@@ -272,7 +272,7 @@ func (p *painter) draw(c Chart, footer string) {
 	hair := math.Round(p.size(cardHair, minHair))
 	for _, t := range yTicks {
 		p.hline(left, right, sy(t), hair, colGrid)
-		p.text(p.body, colText, left-0.5*body, sy(t)+capMiddle(p.body), formatTick(t), alignRight)
+		p.text(p.body, colText, left-0.5*body, sy(t)+capMiddle(p.body), c.tick(t), alignRight)
 	}
 
 	// x axis: a tick per year, thinned so that the labels (in the middle

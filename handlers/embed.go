@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -37,16 +36,60 @@ type seriesView struct {
 	offences, regions []string
 	measure, unit     string
 	apiQuery          string // the /v1/series query the chart shows
+	csvQuery          string // apiQuery as CSV
 	// query is the canonical query, with lang unless English, as
 	// "?…" ("" when empty): apiQuery's, for the other views of the series.
 	query string
 	lang  string // the language of names and texts
 	w     words  // the texts in lang
+	// sourceAll marks a view of source=all: a series per source with
+	// points, each its own line.
+	sourceAll bool
+	// allQuery is the canonical query of the source=all view of the same
+	// series, with lang, as "?…".
+	allQuery string
+	from, to *store.Period // the periods asked for, to say what others hold
+	theme    string        // the embed page's theme (light unless asked)
+	// publishers are the release's sources' publishers by id, for
+	// sources the response does not cite (others).
+	publishers map[string]string
 }
 
-// seriesViewFor parses the request's series query and builds the series
-// with names.
+// sourceAll is the value of source that draws every source with points
+// as its own series (on the chart and embed routes only).
+const sourceAll = "all"
+
+// bySource makes a request per source with points of each series built
+// for reqs (a series without any keeps its request), in precedence order,
+// for source=all. It returns a *store.ParamError naming source when that
+// makes more than series.MaxSeries series.
+func bySource(built []series.Series, reqs []series.Request) ([]series.Request, error) {
+	var out []series.Request
+	for i, s := range built {
+		if len(s.Candidates) == 0 {
+			out = append(out, reqs[i])
+			continue
+		}
+		for _, cand := range s.Candidates {
+			r := reqs[i]
+			r.Source = cand.Source
+			out = append(out, r)
+		}
+	}
+	if len(out) > series.MaxSeries {
+		return nil, store.InvalidParam("source", "source=all makes %d series (a series per source): at most %d; ask for fewer offences or regions", len(out), series.MaxSeries)
+	}
+	return out, nil
+}
+
+// seriesViewFor parses the request's series query, without a theme (the
+// SVG's), and builds the series with names.
 func (h *Handler) seriesViewFor(c *gin.Context) (seriesView, error) {
+	// The SVG has one look: theme, which seriesView takes for embed
+	// pages, is refused here.
+	if _, err := seriesViewRoute.query(c.Request.URL.RawQuery); err != nil {
+		return seriesView{}, err
+	}
 	return h.seriesView(c, c.Request.URL.RawQuery, c.GetHeader("Accept-Language"))
 }
 
@@ -54,13 +97,26 @@ func (h *Handler) seriesViewFor(c *gin.Context) (seriesView, error) {
 // in the language raw's lang parameter names, else acceptLanguage's. It
 // sets the response's release and language headers.
 func (h *Handler) seriesView(c *gin.Context, raw, acceptLanguage string) (seriesView, error) {
-	q, err := seriesViewRoute.query(raw)
+	// raw may be an embed page's query (for the page itself and for
+	// oEmbed), so theme is read, and left out of the series' query.
+	q, err := embedSeriesRoute.query(raw)
 	if err != nil {
 		return seriesView{}, err
 	}
+	theme, err := themeOf(q)
+	if err != nil {
+		return seriesView{}, err
+	}
+	q.values.Del("theme")
 	reqs, err := parseSeriesSet(q)
 	if err != nil {
 		return seriesView{}, err
+	}
+	all := reqs[0].Source == sourceAll
+	if all {
+		for i := range reqs {
+			reqs[i].Source = ""
+		}
 	}
 	rel, err := h.releaseFor(c, q)
 	if err != nil {
@@ -71,18 +127,45 @@ func (h *Handler) seriesView(c *gin.Context, raw, acceptLanguage string) (series
 	if err != nil {
 		return seriesView{}, err
 	}
+	if all {
+		// Build once by precedence to learn each series' sources, then
+		// once per source.
+		if reqs, err = bySource(res.all(), reqs); err != nil {
+			return seriesView{}, err
+		}
+		if res, err = h.buildSeries(ctx, rel, reqs); err != nil {
+			return seriesView{}, err
+		}
+	}
 	canon, err := seriesViewRoute.canonical(q.values, rel.ID)
 	if err != nil {
 		return seriesView{}, err
 	}
-	lang, err := q.language(acceptLanguage)
+	// The data route has no source=all: the API and CSV links of such a
+	// view ask for the series by precedence, whose JSON lists every
+	// source's values (candidates, alternatives).
+	withAll, without := cloneValues(q.values), cloneValues(q.values)
+	withAll.Set("source", sourceAll)
+	without.Del("source")
+	canonAll, err := seriesViewRoute.canonical(withAll, rel.ID)
+	if err != nil {
+		return seriesView{}, err
+	}
+	data := canon
+	if all {
+		if data, err = seriesViewRoute.canonical(without, rel.ID); err != nil {
+			return seriesView{}, err
+		}
+	}
+	lang, err := seriesViewRoute.language(q, acceptLanguage)
 	if err != nil {
 		return seriesView{}, err
 	}
 	c.Header("Content-Language", lang)
 	query := link("", canon, langParam(lang))
-	v := seriesView{res: res, all: res.all(), unit: res.Data.Unit, apiQuery: "/v1/series" + query, query: query,
-		lang: lang, w: wordsOf[lang]}
+	v := seriesView{res: res, all: res.all(), unit: res.Data.Unit, apiQuery: "/v1/series" + link("", data, langParam(lang)), query: query,
+		csvQuery: "/v1/series" + link("", data, "format=csv", langParam(lang)), lang: lang,
+		w: wordsOf[lang], theme: theme, sourceAll: all, allQuery: link("", canonAll, langParam(lang)), from: reqs[0].From, to: reqs[0].To}
 	if res.Data.Per != 0 {
 		v.unit = res.Data.Unit + v.w.PerInhabitants
 	}
@@ -123,17 +206,98 @@ func (h *Handler) names(ctx context.Context, rel string, v *seriesView) error {
 		return err
 	}
 	v.measure = text(m.Name, v.lang)
+	srcs, err := h.store.Sources(ctx, rel)
+	if err != nil {
+		return err
+	}
+	v.publishers = map[string]string{}
+	for _, s := range srcs {
+		v.publishers[s.ID] = s.Publisher
+	}
 	for _, s := range v.all {
+		var label string
 		switch {
 		case len(offence) > 1 && len(region) > 1:
-			v.labels = append(v.labels, offence[s.Offence]+", "+region[s.Region])
+			label = offence[s.Offence] + ", " + region[s.Region]
 		case len(offence) > 1:
-			v.labels = append(v.labels, offence[s.Offence])
+			label = offence[s.Offence]
 		default:
-			v.labels = append(v.labels, region[s.Region])
+			label = region[s.Region]
 		}
+		// With source=all the source tells the lines apart: named alone
+		// for one offence and region, after the series otherwise.
+		if v.sourceAll && s.Source != "" {
+			if len(offence) == 1 && len(region) == 1 {
+				label = v.publisher(s.Source)
+			} else {
+				label += " (" + v.publisher(s.Source) + ")"
+			}
+		}
+		v.labels = append(v.labels, label)
 	}
 	return nil
+}
+
+// publisher is a source's publisher without its parenthesis, short enough
+// for a legend: "Stortinget (answer by the Minister of Justice)" is
+// Stortinget.
+func (v seriesView) publisher(id string) string {
+	p := v.source(id).Publisher
+	if full, ok := v.publishers[id]; ok {
+		p = full
+	}
+	p, _, _ = strings.Cut(p, " (")
+	return p
+}
+
+// others says which periods sources other than a series' chosen one hold
+// that the chart does not show (within from and to), "" when none or
+// when every source is drawn.
+func (v seriesView) others() string {
+	if v.sourceAll {
+		return ""
+	}
+	var parts []string
+	for i, s := range v.all {
+		shown := map[string]bool{}
+		for _, p := range s.Points {
+			shown[p.Period] = true
+		}
+		for _, cand := range s.Candidates {
+			if cand.Source == s.Source {
+				continue
+			}
+			var periods []string
+			for _, period := range cand.Periods {
+				per, err := store.ParsePeriod(period)
+				if err != nil || shown[period] || v.from != nil && per.Start() < v.from.Start() || v.to != nil && per.End() > v.to.End() {
+					continue
+				}
+				periods = append(periods, period)
+			}
+			if len(periods) == 0 {
+				continue
+			}
+			part := v.publisher(cand.Source) + ": " + strings.Join(periods, ", ")
+			if v.several() {
+				part = v.labels[i] + ", " + part
+			}
+			parts = append(parts, part)
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(v.w.OtherSources, strings.Join(parts, "; "))
+}
+
+// cloneValues copies a query's values, so that a copy can be changed.
+func cloneValues(vs url.Values) url.Values {
+	out := url.Values{}
+	for k, v := range vs {
+		out[k] = slices.Clone(v)
+	}
+	return out
 }
 
 // several reports whether the view shows more than one series.
@@ -202,7 +366,7 @@ func (v seriesView) sourceLine() string {
 		if src.Published != "" {
 			part += " (" + src.Published + ")"
 		}
-		if len(by[id]) < len(v.all) {
+		if len(by[id]) < len(v.all) && !v.sourceAll {
 			part += v.w.For + v.andList(by[id])
 		}
 		parts = append(parts, part)
@@ -280,7 +444,7 @@ func (v seriesView) shown(p series.Point) string {
 	if val == nil {
 		return text
 	}
-	return formatNumber(*val)
+	return v.w.number(*val)
 }
 
 // chart draws the series: for each series, calendar years as one line and
@@ -290,6 +454,9 @@ func (v seriesView) shown(p series.Point) string {
 // series' lines by series (and kind, for parts of years).
 func (v seriesView) chart() chart.Chart {
 	c := chart.Chart{Title: v.title(), Unit: v.unit, Width: 640, Height: 360}
+	if v.lang != langEN {
+		c.Number = v.w.number
+	}
 	if v.several() {
 		c.NoData = v.w.NoFiguresSeries
 	}
@@ -331,6 +498,9 @@ func (v seriesView) chart() chart.Chart {
 			parts = append(parts, v.labels[i]+": "+values(s)+".")
 		}
 		c.Desc += v.w.ValuesBySeries + strings.Join(parts, " ") + v.w.Gaps
+	}
+	if o := v.others(); o != "" {
+		c.Desc += " " + o
 	}
 	return c
 }
@@ -381,8 +551,6 @@ func midYear(p store.Period) float64 {
 	return float64(p.Year) + (first+months/2)/12
 }
 
-func formatNumber(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
-
 // getSeriesSVG godoc
 //
 //	@Summary		A series as an SVG chart
@@ -393,13 +561,13 @@ func formatNumber(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64)
 //	@Param			offence		query		string	true	"Offence id, or several (comma-separated): one line each"	example(sex-purchase)
 //	@Param			region		query		string	true	"Region id, or several (comma-separated): one line each"	example(NO)
 //	@Param			measure		query		string	true	"Measure id (one)"	example(reported-persons)
-//	@Param			source		query		string	false	"Source id (default: by precedence)"
+//	@Param			source		query		string	false	"Source id (default: by precedence), or all: each source with points its own line, named in the legend (never joined); a single-source chart notes the periods other sources hold"
 //	@Param			per			query		int		false	"Draw rates per this many inhabitants"	Enums(100000)
 //	@Param			harmonise	query		string	false	"Express pre-2016 district figures on the districts of 2016"	Enums(2016)
 //	@Param			from		query		string	false	"First period"
 //	@Param			to			query		string	false	"Last period"
 //	@Param			small		query		int		false	"Counts below this are small"	minimum(0)	default(20)
-//	@Param			lang		query		string	false	"Language of the texts and names: en (default) or nb; without it, Accept-Language"	Enums(en, nb)
+//	@Param			lang		query		string	false	"Language of the texts and numbers: en (default), nb or nn (Nynorsk texts, Bokmål names: the release has no Nynorsk names); without it, Accept-Language"	Enums(en, nb, nn)
 //	@Param			release		query		string	false	"Release id (default: the current release)"
 //	@Success		200			{string}	string	"SVG document"
 //	@Failure		400,404,406,500,503	{object}	problem.Problem
@@ -435,7 +603,31 @@ const heightScript = `(function(){if(window.parent===window)return;` +
 
 // embedSeriesRoute is the contract of GET /embed/series: the series
 // view's, keyed on the origin its absolute URLs name.
-var embedSeriesRoute = route{params: seriesViewRoute.params, origin: true}
+var embedSeriesRoute = route{params: slices.Concat(seriesViewRoute.params, []string{"theme"}), origin: true, langs: chartLangs}
+
+// withTheme adds theme to a link to an embed page, unless it is the
+// default.
+func withTheme(href, theme string) string {
+	if theme == themeLight {
+		return href
+	}
+	if strings.Contains(href, "?") {
+		return href + "&theme=" + theme
+	}
+	return href + "?theme=" + theme
+}
+
+// themeOf reads the theme parameter; absent, light.
+func themeOf(q query) (string, error) {
+	t, err := q.one("theme")
+	if err != nil || t == "" {
+		return themeLight, err
+	}
+	if !slices.Contains(embedThemes, t) {
+		return "", store.InvalidParam("theme", "%q: want light, dark or auto", t)
+	}
+	return t, nil
+}
 
 // embedPageCSP is the embed page's Content Security Policy: embedCSP, and
 // the height script allowed by its hash, so no other script can run.
@@ -452,7 +644,7 @@ func scriptHash(script string) string {
 // for consumers and crawlers, which browsers do not fetch). The height
 // script is written into the template as it is hashed.
 var embedPage = template.Must(template.New("embed").Parse(`<!doctype html>
-<html lang="{{.W.HTMLLang}}">
+<html lang="{{.W.HTMLLang}}" data-theme="{{.Theme}}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -467,27 +659,29 @@ var embedPage = template.Must(template.New("embed").Parse(`<!doctype html>
 <meta property="og:image" content="{{.Image}}">
 <meta name="twitter:card" content="summary_large_image">
 <style>
-body{margin:0;padding:12px;font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#222;background:#fff}
+{{.CSS}}body{margin:0;padding:12px;font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg)}
 h1{font-size:1.1em;margin:0 0 2px}
-.sub{margin:0 0 8px;color:#555}
+.sub{margin:0 0 8px;color:var(--muted)}
 figure{margin:0}
 svg{display:block;max-width:100%;height:auto}
-figcaption,.meta{font-size:.85em;color:#444;margin-top:6px}
+figcaption,.meta{font-size:.85em;color:var(--muted);margin-top:6px}
 details{margin-top:8px;font-size:.9em}
 table{border-collapse:collapse;margin-top:4px}
-th,td{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left}
+th,td{padding:2px 8px;border-bottom:1px solid var(--rule);text-align:left}
 td.n{text-align:right;font-variant-numeric:tabular-nums}
-a{color:#1b5e9f}
+a{color:var(--link)}
 </style>
 </head>
 <body>
 <h1>{{.Title}}</h1>
 <p class="sub">{{.Unit}}{{if .Notes}} · {{.Notes}}{{end}}</p>
+{{if .Others}}<p class="sub others">{{.Others}} <a href="{{.AllURL}}">{{.W.AllSources}}</a></p>
+{{end}}
 <figure>
 {{.SVG}}
 <figcaption class="source">{{.Source}}</figcaption>
 </figure>
-<p class="meta">{{.Licence}} <a href="{{.APIQuery}}" target="_blank" rel="noopener">{{.W.DataAPI}}</a></p>
+<p class="meta">{{.Licence}} <a href="{{.APIQuery}}" target="_blank" rel="noopener">{{.W.DataAPI}}</a> · <a href="{{.CSVQuery}}" download>{{.W.DownloadCSV}}</a></p>
 <details>
 <summary>{{.W.DataTable}}</summary>
 <table>
@@ -503,6 +697,74 @@ a{color:#1b5e9f}
 </body>
 </html>
 `))
+
+// Themes of the embed page: light (the default, as embeds were before
+// there was a choice), dark, and auto, which follows the reader's
+// prefers-color-scheme.
+const (
+	themeLight = "light"
+	themeDark  = "dark"
+	themeAuto  = "auto"
+)
+
+// embedThemes are the values of theme, the default first.
+var embedThemes = []string{themeLight, themeDark, themeAuto}
+
+// palette is the colours of one theme: the page's background and text,
+// quieter text, links, table rules and the chart's axis line, and the
+// chart's lines. Every text colour has a contrast of at least 4.5:1 on the
+// background and every line colour at least 3:1 (WCAG AA for text and for
+// graphics); TestThemeContrast computes them.
+type palette struct {
+	bg, fg, muted, link, rule, axis string
+	series                          []string
+}
+
+// palettes are the light and dark palettes. The light one is the chart's
+// own, so a light page looks as the SVG does alone.
+var palettes = map[string]palette{
+	themeLight: {bg: "#ffffff", fg: "#222222", muted: "#555555", link: "#1b5e9f", rule: "#dddddd", axis: "#999999",
+		series: chart.Palette()},
+	themeDark: {bg: "#15181c", fg: "#e8eaed", muted: "#b3b9c0", link: "#8ec5ff", rule: "#3b4149", axis: "#7d8590",
+		series: []string{"#6fb3ff", "#ffa15c", "#7fd48a", "#d7a6ff", "#ff8c85", "#4fd3e0",
+			"#cfae9f", "#f58fb6", "#b4c3cc", "#d6e35e", "#a3acff", "#e6e6e6"}},
+}
+
+// vars are the palette as CSS custom properties.
+func (p palette) vars() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "--bg:%s;--fg:%s;--muted:%s;--link:%s;--rule:%s;--axis:%s", p.bg, p.fg, p.muted, p.link, p.rule, p.axis)
+	for i, c := range p.series {
+		fmt.Fprintf(&b, ";--s%d:%s", i+1, c)
+	}
+	return b.String()
+}
+
+// themeCSS styles the page and its inline SVG from the palettes' custom
+// properties: light by default, dark for data-theme=dark, and for
+// data-theme=auto dark when the reader prefers it. CSS rules win over the
+// SVG's presentation attributes, so the chart follows the theme without
+// the SVG changing: its background rect, axes (the first two groups),
+// texts, and each line's group (from the third group on) and legend swatch
+// by their order, the order the chart gives lines its palette.
+func themeCSS() string {
+	light, dark := palettes[themeLight], palettes[themeDark]
+	var b strings.Builder
+	fmt.Fprintf(&b, ":root{%s;color-scheme:light}\n", light.vars())
+	fmt.Fprintf(&b, "html[data-theme=dark]{%s;color-scheme:dark}\n", dark.vars())
+	fmt.Fprintf(&b, "@media (prefers-color-scheme:dark){html[data-theme=auto]{%s;color-scheme:dark}}\n", dark.vars())
+	b.WriteString("svg>rect:first-of-type{fill:var(--bg)}svg>text{fill:var(--fg)}" +
+		"svg .x-axis,svg .y-axis{fill:var(--muted)}svg .y-axis{stroke:var(--rule)}svg .x-axis{stroke:var(--axis)}\n")
+	n := len(light.series)
+	for i := range n {
+		fmt.Fprintf(&b, "svg>g.series:nth-of-type(%dn+%d){stroke:var(--s%d);fill:var(--s%d)}svg>line:nth-of-type(%dn+%d){stroke:var(--s%d)}\n",
+			n, i+3, i+1, i+1, n, i+1, i+1)
+	}
+	return b.String()
+}
+
+// embedCSS is themeCSS, written once.
+var embedCSS = template.CSS(themeCSS())
 
 // embedRow is a row of the embed page's table: a period and its cells.
 type embedRow struct {
@@ -525,9 +787,9 @@ func (v seriesView) table() (head []string, rows []embedRow) {
 		for _, p := range v.res.Data.Points {
 			var change string
 			if ch := p.Change; ch != nil && v.res.Data.Per == 0 {
-				change = fmt.Sprintf("%+g", ch.Absolute)
+				change = v.w.signed(ch.Absolute)
 				if ch.Relative != nil {
-					change += fmt.Sprintf(" (%+.1f %%)", *ch.Relative*100)
+					change += " (" + v.w.percent(*ch.Relative) + ")"
 				}
 				if ch.Unreliable {
 					change += v.w.SmallCounts
@@ -572,22 +834,24 @@ func (v seriesView) table() (head []string, rows []embedRow) {
 //	@Param			offence		query		string	true	"Offence id, or several (comma-separated): one line each"	example(sex-purchase)
 //	@Param			region		query		string	true	"Region id, or several (comma-separated): one line each"	example(NO)
 //	@Param			measure		query		string	true	"Measure id (one)"	example(reported-persons)
-//	@Param			source		query		string	false	"Source id (default: by precedence)"
+//	@Param			source		query		string	false	"Source id (default: by precedence), or all: each source with points its own line, named in the legend (never joined); a single-source chart notes the periods other sources hold"
 //	@Param			per			query		int		false	"Show rates per this many inhabitants"	Enums(100000)
 //	@Param			harmonise	query		string	false	"Express pre-2016 district figures on the districts of 2016"	Enums(2016)
 //	@Param			from		query		string	false	"First period"
 //	@Param			to			query		string	false	"Last period"
 //	@Param			small		query		int		false	"Counts below this are small"	minimum(0)	default(20)
-//	@Param			lang		query		string	false	"Language of the texts and names: en (default) or nb; without it, Accept-Language"	Enums(en, nb)
+//	@Param			lang		query		string	false	"Language of the texts and numbers: en (default), nb or nn (Nynorsk texts, Bokmål names: the release has no Nynorsk names); without it, Accept-Language"	Enums(en, nb, nn)
+//	@Param			theme		query		string	false	"Colours: light (default), dark, or auto (follows the reader's prefers-color-scheme); WCAG AA contrast in both"	Enums(light, dark, auto)	default(light)
 //	@Param			release		query		string	false	"Release id (default: the current release)"
 //	@Success		200			{string}	string	"HTML page"
 //	@Failure		400,404,406,500,503	{object}	problem.Problem
 //	@Router			/embed/series [get]
 func (h *Handler) embedSeries(c *gin.Context) error {
-	v, err := h.seriesViewFor(c)
+	v, err := h.seriesView(c, c.Request.URL.RawQuery, c.GetHeader("Accept-Language"))
 	if err != nil {
 		return err
 	}
+	theme := v.theme
 	var svg bytes.Buffer
 	if err := chart.SVG(&svg, v.chart()); err != nil {
 		return err
@@ -596,14 +860,14 @@ func (h *Handler) embedSeries(c *gin.Context) error {
 	// Consumers and crawlers need absolute URLs: the page's own, with the
 	// canonical query; its oEmbed answer; its PNG for social cards.
 	base := origin(c)
-	self := base + "/embed/series" + v.query
+	self := base + withTheme("/embed/series"+v.query, theme)
 	var page bytes.Buffer
 	err = embedPage.Execute(&page, map[string]any{
 		"Title": v.title(), "Unit": v.unit, "Notes": v.notes(),
 		// The SVG comes from package chart, which escapes every text it writes.
 		"SVG":    template.HTML(svg.String()),
-		"Source": v.sourceLine(), "Licence": v.licenceLine(), "APIQuery": v.apiQuery,
-		"Several": v.several(), "Head": head, "Rows": rows, "Span": len(head) + 1, "W": v.w,
+		"Source": v.sourceLine(), "Licence": v.licenceLine(), "APIQuery": v.apiQuery, "CSVQuery": v.csvQuery,
+		"Several": v.several(), "Theme": theme, "Others": v.others(), "AllURL": withTheme("/embed/series"+v.allQuery, theme), "CSS": embedCSS, "Head": head, "Rows": rows, "Span": len(head) + 1, "W": v.w,
 		"URL": self, "OEmbed": base + "/oembed?url=" + url.QueryEscape(self) + "&format=json",
 		"Image": base + "/v1/series.png" + v.query,
 	})

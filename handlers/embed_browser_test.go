@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -119,6 +120,57 @@ func TestEmbedPage(t *testing.T) {
 	rec = do(t, r, "GET", "/v1/series.svg?offence=sex-purchase&region=NO&measure=reported-persons&source=klassekampen-2023-01-04")
 	if n := strings.Count(rec.Body.String(), "<circle"); n != 4 || strings.Contains(rec.Body.String(), "<path") {
 		t.Errorf("gaps: got %d markers and a path %v, want 4 markers and no path", n, strings.Contains(rec.Body.String(), "<path"))
+	}
+}
+
+// TestSourceAll draws every source of sex-purchase in Norway: Stortinget
+// and Klassekampen each as its own line and markers, named in the legend
+// and the table, never joined; the default single-source page says which
+// periods Klassekampen holds that it does not show, with a link to the
+// source=all view, which has no such note.
+func TestSourceAll(t *testing.T) {
+	r, _ := newRouter(t)
+	rec := do(t, r, "GET", embedTarget)
+	body := rec.Body.String()
+	for _, want := range []string{"Other sources hold figures not shown here (Klassekampen: 2012, 2019, 2021).",
+		`<a href="/embed/series?measure=reported-persons&amp;offence=sex-purchase&amp;region=NO&amp;source=all">Show every source</a>`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("single-source page: want %q in\n%s", want, body)
+		}
+	}
+	if rec := do(t, r, "GET", embedTarget+"&lang=nb&theme=dark"); !strings.Contains(rec.Body.String(), "Andre kilder har tall som ikke vises her (Klassekampen: 2012, 2019, 2021).") ||
+		!strings.Contains(rec.Body.String(), "source=all&amp;lang=nb&amp;theme=dark\">Vis alle kilder</a>") {
+		t.Errorf("single-source page in nb, dark: want the note and a link keeping lang and theme:\n%s", rec.Body)
+	}
+	rec = do(t, r, "GET", embedTarget+"&source=all")
+	body = rec.Body.String()
+	if rec.Code != http.StatusOK {
+		t.Fatalf("source=all: status %d: %s", rec.Code, body)
+	}
+	if n := strings.Count(body, `<g class="series"`); n != 2 {
+		t.Errorf("source=all: got %d lines, want 2 (Stortinget, Klassekampen)", n)
+	}
+	if n := strings.Count(body, "<circle"); n != 6 {
+		t.Errorf("source=all: got %d markers, want 6 (2 + 4)", n)
+	}
+	for _, want := range []string{">Stortinget</text>", ">Klassekampen</text>", `<th scope="col">Stortinget</th><th scope="col">Klassekampen</th>`,
+		`<th scope="row">2009</th><td class="n">334</td><td class="n">355 (later-vintage)</td>`, `<th scope="row">2012</th><td class="n"></td><td class="n">`,
+		"Download data (CSV)", `/v1/series?measure=reported-persons&amp;offence=sex-purchase&amp;region=NO&amp;format=csv`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("source=all: want %q in\n%s", want, body)
+		}
+	}
+	if strings.Contains(body, "Other sources hold") {
+		t.Errorf("source=all: says other sources are not shown")
+	}
+	// Klassekampen's 2009 and 2012 are not adjacent: its line has no
+	// segment; Stortinget's 2009-2010 has one. One path in all.
+	svg := do(t, r, "GET", "/v1/series.svg?offence=sex-purchase&region=NO&measure=reported-persons&source=all").Body.String()
+	if n := strings.Count(svg, "<path"); n != 1 || strings.Count(svg, `<g class="series"`) != 2 {
+		t.Errorf("SVG source=all: got %d paths and %d lines, want 1 path, 2 lines", n, strings.Count(svg, `<g class="series"`))
+	}
+	if rec := do(t, r, "GET", "/v1/series.png?offence=sex-purchase&region=NO&measure=reported-persons&source=all&width=320&height=200"); rec.Code != http.StatusOK {
+		t.Errorf("PNG source=all: got %d, want 200", rec.Code)
 	}
 }
 
@@ -362,6 +414,60 @@ func TestEmbedInBrowser(t *testing.T) {
 		t.Errorf("without scripts: got %+v (%v), want the chart and table in a frame of the fixed 560 px, no message", noScript, err)
 	}
 
+	// At each width, in each theme and language, with the data table open:
+	// the page never scrolls sideways, the theme's background is drawn,
+	// and every value of the series is in the table as the language writes
+	// it.
+	want := seriesValues(t, r, embedSeveralTarget)
+	for _, width := range []int64{320, 640, 1024} {
+		for _, theme := range []string{"light", "dark"} {
+			for _, lang := range []string{"nb", "en"} {
+				label := fmt.Sprintf("%d px, %s, %s", width, theme, lang)
+				if err := chromedp.Do(ctx,
+					chromedp.EmulateViewport(width, 900),
+					chromedp.Navigate(srv.URL+embedSeveralTarget+"&theme="+theme+"&lang="+lang),
+					chromedp.WaitVisible("svg[role=img]"),
+				); err != nil {
+					t.Fatalf("%s: %v", label, err)
+				}
+				got, err := chromedp.Run(ctx, chromedp.Evaluate[pageFit](`(() => {
+					document.querySelector("details").open = true;
+					const d = document.documentElement;
+					return {scrollWidth: d.scrollWidth, innerWidth: window.innerWidth,
+						background: getComputedStyle(document.body).backgroundColor,
+						chartBackground: getComputedStyle(document.querySelector("svg[role=img] > rect")).fill,
+						cells: [...document.querySelectorAll("table tbody td")].map(e => e.textContent).filter(s => s !== "")};
+				})()`))
+				if err != nil {
+					t.Fatalf("%s: %v", label, err)
+				}
+				if got.ScrollWidth > got.InnerWidth {
+					t.Errorf("%s: the page is %d wide in a window of %d, want no horizontal scroll", label, got.ScrollWidth, got.InnerWidth)
+				}
+				bg := map[string]string{"light": "rgb(255, 255, 255)", "dark": "rgb(21, 24, 28)"}[theme]
+				if got.Background != bg || got.ChartBackground != bg {
+					t.Errorf("%s: got background %s, chart %s, want %s", label, got.Background, got.ChartBackground, bg)
+				}
+				if strings.Join(got.Cells, "|") != strings.Join(want[lang], "|") {
+					t.Errorf("%s: table values got %q, want %q", label, got.Cells, want[lang])
+				}
+				if width == 320 && lang == "nb" {
+					png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+					if err != nil {
+						t.Fatalf("screenshot: %v", err)
+					}
+					name := "embed-320-nb-" + theme + ".png"
+					if err := os.WriteFile(filepath.Join(t.TempDir(), name), png, 0o644); err != nil {
+						t.Fatal(err)
+					}
+					if dir := os.Getenv("KRIMSTAT_SCREENSHOT_DIR"); dir != "" {
+						_ = os.WriteFile(filepath.Join(dir, name), png, 0o644)
+					}
+				}
+			}
+		}
+	}
+
 	mu.Lock()
 	defer mu.Unlock()
 	if len(requests) == 0 {
@@ -374,6 +480,68 @@ func TestEmbedInBrowser(t *testing.T) {
 		}
 	}
 	t.Logf("requests the page made: %v", requests)
+}
+
+// pageFit is what an embed page reports of its width, colours and table.
+type pageFit struct {
+	ScrollWidth     int      `json:"scrollWidth"`
+	InnerWidth      int      `json:"innerWidth"`
+	Background      string   `json:"background"`
+	ChartBackground string   `json:"chartBackground"`
+	Cells           []string `json:"cells"`
+}
+
+// seriesValues are the values of the several series of an embed page's
+// query, read from /v1/series, row by row (period order) and series by
+// series, as the table writes them in nb and en: with Norwegian digit
+// groups and decimal commas, and each point's flags.
+func seriesValues(t *testing.T, r http.Handler, target string) map[string][]string {
+	t.Helper()
+	res := decode[handlers.SeriesResponse](t, do(t, r, "GET", strings.Replace(target, "/embed/series", "/v1/series", 1)))
+	out := map[string][]string{}
+	for _, period := range res.Periods {
+		for _, s := range res.Series {
+			for _, p := range s.Points {
+				if p.Period != period {
+					continue
+				}
+				for _, lang := range []string{"nb", "en"} {
+					text := p.ValueText
+					if p.Value != nil {
+						text = strconv.FormatFloat(*p.Value, 'f', -1, 64)
+						if lang == "nb" {
+							text = norwegian(text)
+						}
+					}
+					if len(p.Flags) > 0 {
+						text += " (" + strings.Join(p.Flags, ", ") + ")"
+					}
+					out[lang] = append(out[lang], text)
+				}
+			}
+		}
+	}
+	if len(out["en"]) == 0 {
+		t.Fatalf("%s: no values", target)
+	}
+	return out
+}
+
+// norwegian writes a number as Go writes it (1234.5) as Norwegian does
+// (1 234,5 with a no-break space).
+func norwegian(s string) string {
+	whole, frac, _ := strings.Cut(s, ".")
+	var b strings.Builder
+	for i, d := range whole {
+		if i > 0 && (len(whole)-i)%3 == 0 {
+			b.WriteRune('\u00a0')
+		}
+		b.WriteRune(d)
+	}
+	if frac != "" {
+		b.WriteString("," + frac)
+	}
+	return b.String()
 }
 
 // framed is what the host page reports of its iframe.

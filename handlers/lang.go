@@ -11,36 +11,56 @@ import (
 )
 
 // Languages of names and texts: English (the default, as before there was a
-// choice) and Norwegian Bokmål. The release's metadata holds both.
+// choice), Norwegian Bokmål and Nynorsk. The release's metadata holds
+// English and Bokmål names; Nynorsk exists for the texts of charts and
+// embed pages (words), whose names are the Bokmål ones.
 const (
 	langEN = "en"
 	langNB = "nb"
+	langNN = "nn"
 )
 
-// langs are the languages offered, the default first.
+// langs are the languages of data routes, the default first: those the
+// release's names are written in. A data route asked for Nynorsk answers
+// in Bokmål.
 var langs = []string{langEN, langNB}
 
-// language picks the language of a response: the lang parameter wins, then
-// Accept-Language, then English. Norwegian in any written form (no, nb,
-// nn) asks for Bokmål, the form the release's names are written in.
+// chartLangs are the languages of charts and embed pages (the SVG, the
+// PNG, /embed/*): langs and Nynorsk, which only their texts are written in.
+var chartLangs = []string{langEN, langNB, langNN}
+
+// language picks the language of a data response (one of langs); see
+// languageIn.
 func (q query) language(acceptLanguage string) (string, error) {
+	return q.languageIn(acceptLanguage, langs)
+}
+
+// languageIn picks the language of a response from those offered: the
+// lang parameter wins, then Accept-Language, then English. Any of
+// chartLangs may be asked for; Nynorsk (and "no") asks for Bokmål where
+// Nynorsk is not offered.
+func (q query) languageIn(acceptLanguage string, offered []string) (string, error) {
 	l, err := q.one("lang")
 	if err != nil {
 		return "", err
 	}
 	if l != "" {
-		if !slices.Contains(langs, l) {
-			return "", store.InvalidParam("lang", "%q: want %s", l, strings.Join(langs, " or "))
+		if !slices.Contains(chartLangs, l) {
+			return "", store.InvalidParam("lang", "%q: want en, nb or nn", l)
+		}
+		if !slices.Contains(offered, l) {
+			return langNB, nil
 		}
 		return l, nil
 	}
-	return negotiateLanguage(acceptLanguage), nil
+	return negotiateLanguage(acceptLanguage, offered), nil
 }
 
 // negotiateLanguage reads an Accept-Language header: the offered language
 // with the highest quality, English when none is offered or the header is
-// malformed.
-func negotiateLanguage(header string) string {
+// malformed. Norwegian in any written form (no, nb, nn) asks for Bokmål,
+// except nn where Nynorsk is offered.
+func negotiateLanguage(header string, offered []string) string {
 	best, bestQ := langEN, 0.0
 	for part := range strings.SplitSeq(header, ",") {
 		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
@@ -55,7 +75,12 @@ func negotiateLanguage(header string) string {
 		primary, _, _ := strings.Cut(strings.ToLower(tag), "-")
 		var l string
 		switch primary {
-		case "nb", "no", "nn":
+		case "nn":
+			l = langNB
+			if slices.Contains(offered, langNN) {
+				l = langNN
+			}
+		case "nb", "no":
 			l = langNB
 		case "en":
 			l = langEN
@@ -91,9 +116,10 @@ func langParam(lang string) string {
 }
 
 // text is t in lang, falling back to English where the release has no
-// Norwegian text.
+// Norwegian text. Nynorsk takes the Bokmål text: the release has no
+// Nynorsk names.
 func text(t store.Text, lang string) string {
-	if lang == langNB && t.NB != "" {
+	if (lang == langNB || lang == langNN) && t.NB != "" {
 		return t.NB
 	}
 	return t.EN

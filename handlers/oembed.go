@@ -108,7 +108,17 @@ func (h *Handler) getOEmbed(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	v, err := h.seriesView(c, raw, lang)
+	// The page's theme is the iframe's; the series view takes no theme.
+	pageQuery, err := url.ParseQuery(raw)
+	if err != nil {
+		return store.InvalidParam("url", "malformed query: %v", err)
+	}
+	theme, err := themeOf(query{values: pageQuery})
+	if err != nil {
+		return ofURL(err)
+	}
+	pageQuery.Del("theme")
+	v, err := h.seriesView(c, pageQuery.Encode(), lang)
 	if err != nil {
 		return ofURL(err)
 	}
@@ -121,7 +131,7 @@ func (h *Handler) getOEmbed(c *gin.Context) error {
 	if maxHeight > 0 {
 		height = min(height, maxHeight)
 	}
-	src := base + "/embed/series" + v.query
+	src := withTheme(base+"/embed/series"+v.query, theme)
 	writeJSON(c, OEmbed{
 		Version: "1.0", Type: "rich", ProviderName: "Krimstat", ProviderURL: base,
 		Title: v.title(),

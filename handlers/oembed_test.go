@@ -214,3 +214,16 @@ func TestOEmbedThroughCache(t *testing.T) {
 // absoluteURL matches the origin of an absolute URL, plain or
 // query-escaped.
 var absoluteURL = regexp.MustCompile(`(https?(?:://|%3A%2F%2F)[a-z0-9.:-]+)(?:/|%2F)`)
+
+// TestOEmbedKeepsTheme pastes a dark embed page: the iframe stays dark.
+func TestOEmbedKeepsTheme(t *testing.T) {
+	r, _ := newRouter(t)
+	page := "http://example.com/embed/series?offence=sex-purchase&region=NO&measure=reported-persons&theme=dark"
+	rec := do(t, r, "GET", "/oembed?url="+url.QueryEscape(page))
+	if rec.Code != 200 {
+		t.Fatalf("status %d: %s", rec.Code, rec.Body)
+	}
+	if o := decode[handlers.OEmbed](t, rec); !strings.Contains(o.HTML, "theme=dark") {
+		t.Errorf("html: got %s, want the iframe to keep theme=dark", o.HTML)
+	}
+}

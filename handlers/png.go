@@ -14,7 +14,7 @@ import (
 
 // seriesPNGRoute is the contract of GET /v1/series.png: the series
 // parameters and the image's size.
-var seriesPNGRoute = route{params: slices.Concat(SeriesParams, pngParams)}
+var seriesPNGRoute = route{params: slices.Concat(SeriesParams, pngParams), langs: chartLangs}
 
 // pngParams are the parameters that size an image, beside the series'.
 var pngParams = []string{"width", "height", "scale"}
@@ -74,7 +74,7 @@ func pngOptions(q query) (chart.PNGOptions, error) {
 //	@Param			offence		query		string	true	"Offence id, or several (comma-separated): one line each"	example(sex-purchase)
 //	@Param			region		query		string	true	"Region id, or several (comma-separated): one line each"	example(NO)
 //	@Param			measure		query		string	true	"Measure id (one)"	example(reported-persons)
-//	@Param			source		query		string	false	"Source id (default: by precedence)"
+//	@Param			source		query		string	false	"Source id (default: by precedence), or all: each source with points its own line, named in the legend (never joined); a single-source chart notes the periods other sources hold"
 //	@Param			per			query		int		false	"Draw rates per this many inhabitants"	Enums(100000)
 //	@Param			harmonise	query		string	false	"Express pre-2016 district figures on the districts of 2016"	Enums(2016)
 //	@Param			from		query		string	false	"First period"
@@ -83,7 +83,7 @@ func pngOptions(q query) (chart.PNGOptions, error) {
 //	@Param			width		query		int		false	"Image width in CSS pixels"	minimum(320)	maximum(2400)	default(1200)
 //	@Param			height		query		int		false	"Image height in CSS pixels"	minimum(200)	maximum(1600)	default(630)
 //	@Param			scale		query		int		false	"Device pixels per CSS pixel"	Enums(1, 2)	default(1)
-//	@Param			lang		query		string	false	"Language of the texts and names: en (default) or nb; without it, Accept-Language"	Enums(en, nb)
+//	@Param			lang		query		string	false	"Language of the texts and numbers: en (default), nb or nn (Nynorsk texts, Bokmål names: the release has no Nynorsk names); without it, Accept-Language"	Enums(en, nb, nn)
 //	@Param			release		query		string	false	"Release id (default: the current release)"
 //	@Success		200			{file}		binary	"PNG image"
 //	@Failure		400,404,406,500,503	{object}	problem.Problem
@@ -108,6 +108,10 @@ func (h *Handler) getSeriesPNG(c *gin.Context) error {
 		return err
 	}
 	opt.Footer = v.sourceLine()
+	if o := v.others(); o != "" {
+		// The note of what other sources hold, as the page has it.
+		opt.Footer += " " + o
+	}
 	var buf bytes.Buffer
 	if err := chart.PNG(&buf, v.chart(), opt); err != nil {
 		return err

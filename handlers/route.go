@@ -25,6 +25,17 @@ type route struct {
 	// response cache keys them on it, so one client's Host is never
 	// served to another.
 	origin bool
+	// langs are the languages the route answers in (nil: langs, those of
+	// the release's names); chart and embed routes offer chartLangs.
+	langs []string
+}
+
+// language picks the language of a response on rt.
+func (rt route) language(q query, acceptLanguage string) (string, error) {
+	if rt.langs == nil {
+		return q.language(acceptLanguage)
+	}
+	return q.languageIn(acceptLanguage, rt.langs)
 }
 
 // listRoute is a metadata list: its own parameters plus format,
@@ -64,7 +75,7 @@ const (
 // canonical returns the one spelling of a valid query that every spelling
 // with the same meaning shares: parameters sorted by name; list values
 // de-duplicated and sorted (they are sets); numbers and periods in their
-// normal form; csv_dialect=rfc4180, small=20 and release=<current> left
+// normal form; csv_dialect=rfc4180, small=20, theme=light and release=<current> left
 // out, since they are the defaults; format left out, since the negotiated format is
 // keyed on its own. Names and values are escaped. It returns an error for a
 // query the handler would refuse, so that no such query gets a key.
@@ -116,6 +127,13 @@ func (rt route) canonical(values url.Values, current string) (string, error) {
 			if v == layoutLong {
 				continue
 			}
+		case "theme":
+			if _, err := themeOf(q); err != nil {
+				return "", err
+			}
+			if v == themeLight {
+				continue
+			}
 		case "limit", "small", "per", "width", "height", "scale", "maxwidth", "maxheight":
 			n, err := strconv.Atoi(v)
 			if err != nil {
@@ -125,7 +143,7 @@ func (rt route) canonical(values url.Values, current string) (string, error) {
 				continue
 			}
 			v = strconv.Itoa(n)
-		case "from", "to":
+		case "from", "to", "period":
 			p, err := q.period(name)
 			if err != nil {
 				return "", err
@@ -182,7 +200,7 @@ func (h *Handler) CacheKey(r *http.Request, pattern, current string) (canonical,
 		return "", "", false
 	}
 	q := query{values: values}
-	lang, err := q.language(r.Header.Get("Accept-Language"))
+	lang, err := rt.language(q, r.Header.Get("Accept-Language"))
 	if err != nil {
 		return "", "", false
 	}

@@ -99,6 +99,8 @@ func (h *Handler) Routes(opt Options) *gin.Engine {
 	h.get(v1, "/series", seriesRoute, h.getSeries)
 	h.get(v1, "/series.svg", seriesViewRoute, h.getSeriesSVG)
 	h.get(v1, "/series.png", seriesPNGRoute, h.getSeriesPNG)
+	h.get(v1, "/compare.svg", compareRoute, h.getCompareSVG)
+	h.get(v1, "/compare.png", comparePNGRoute, h.getComparePNG)
 	h.get(v1, "/cite", citeRoute, h.getCite)
 	h.get(v1, "/population", populationRoute, h.listPopulation)
 	h.get(v1, "/releases", releasesRoute, h.listReleases)
@@ -111,6 +113,7 @@ func (h *Handler) Routes(opt Options) *gin.Engine {
 	// Content-Security-Policy header with the body.
 	embed := r.Group("/embed", data...)
 	h.get(embed, "/series", embedSeriesRoute, h.embedSeries)
+	h.get(embed, "/compare", embedCompareRoute, h.embedCompare)
 	// oEmbed for the embed pages: what a CMS asks when a page URL is pasted.
 	h.get(r.Group("", data...), "/oembed", oembedRoute, h.getOEmbed)
 	return r

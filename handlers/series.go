@@ -68,7 +68,7 @@ var (
 		params:  slices.Concat(SeriesParams, []string{"format", "csv_dialect", "layout"}),
 		formats: []string{formatJSON, formatCSV, formatJSONStat, formatXLSX},
 	}
-	seriesViewRoute = route{params: slices.Clone(SeriesParams)}
+	seriesViewRoute = route{params: slices.Clone(SeriesParams), langs: chartLangs}
 )
 
 // parseSeriesSet reads the parameters of the series q asks for: one per

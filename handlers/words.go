@@ -1,6 +1,12 @@
 package handlers
 
-import "github.com/krimstat/krimstat/store"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/krimstat/krimstat/store"
+)
 
 // words are the texts of charts and embed pages in one language. Every
 // field is filled for every language in langs; TestWords fails on an
@@ -15,6 +21,7 @@ type words struct {
 	ValuesBySeries                            string
 	Period, Value, Change, Flags              string
 	SmallCounts, DataTable, DataAPI           string
+	DownloadCSV, OtherSources, AllSources     string
 	EmptyCell, NoFiguresThis, NoFiguresThese  string
 	Year, Half, Tertial, Quarter, Month       string
 }
@@ -31,7 +38,8 @@ var wordsOf = map[string]words{
 		NoFiguresShort: "No figures.", Values: "Values: ", Gaps: " Missing periods are gaps, not zeros.", NoneFor: ": no figures.",
 		ValuesBySeries: "Values by series. ",
 		Period:         "Period", Value: "Value", Change: "Change", Flags: "Flags",
-		SmallCounts: " (small counts)", DataTable: "Data table", DataAPI: "Data and provenance (API)",
+		SmallCounts: " (small counts)", DataTable: "Data table", DataAPI: "Data and provenance (API)", DownloadCSV: "Download data (CSV)",
+		OtherSources: "Other sources hold figures not shown here (%s).", AllSources: "Show every source",
 		EmptyCell: ". An empty cell: no figure for that period.", NoFiguresThis: "No figures for this series.", NoFiguresThese: "No figures for these series.",
 		Year: "calendar year", Half: "half year", Tertial: "January-April etc. (tertial)", Quarter: "quarter", Month: "month",
 	},
@@ -45,10 +53,77 @@ var wordsOf = map[string]words{
 		NoFiguresShort: "Ingen tall.", Values: "Verdier: ", Gaps: " Perioder som mangler er hull, ikke null.", NoneFor: ": ingen tall.",
 		ValuesBySeries: "Verdier per serie. ",
 		Period:         "Periode", Value: "Verdi", Change: "Endring", Flags: "Merknader",
-		SmallCounts: " (små tall)", DataTable: "Tabell", DataAPI: "Data og kilder (API)",
+		SmallCounts: " (små tall)", DataTable: "Tabell", DataAPI: "Data og kilder (API)", DownloadCSV: "Last ned data (CSV)",
+		OtherSources: "Andre kilder har tall som ikke vises her (%s).", AllSources: "Vis alle kilder",
 		EmptyCell: ". Tom celle: ingen tall for perioden.", NoFiguresThis: "Ingen tall for denne serien.", NoFiguresThese: "Ingen tall for disse seriene.",
 		Year: "kalenderår", Half: "halvår", Tertial: "januar–april osv. (tertial)", Quarter: "kvartal", Month: "måned",
 	},
+	// Nynorsk: the texts only. Names of offences, regions and measures
+	// are the Bokmål ones (text), since the release has only English and
+	// Bokmål names.
+	langNN: {
+		HTMLLang: "nn",
+		Source:   "Kjelde: ", Sources: "Kjelder: ", NoSource: "Kjelde: ingen (ingen tal). Data: Krimstat, versjon %s.",
+		For: " for ", NoFigures: "; ingen tal for ", Population: "; folketal: %s",
+		Compiled: ". Sett saman av Krimstat, versjon %s.", Licence: "Lisens: ", NA: "i.t.", And: " og ",
+		PerInhabitants:  " per 100 000 innbyggjarar",
+		NoFiguresSeries: "Ingen tal for desse seriane", LineChart: "Linjediagram over %s (%s). ", LineCharts: "Linjediagram over %s (%s), %d seriar. ",
+		NoFiguresShort: "Ingen tal.", Values: "Verdiar: ", Gaps: " Periodar som manglar er hol, ikkje null.", NoneFor: ": ingen tal.",
+		ValuesBySeries: "Verdiar per serie. ",
+		Period:         "Periode", Value: "Verdi", Change: "Endring", Flags: "Merknader",
+		SmallCounts: " (små tal)", DataTable: "Tabell", DataAPI: "Data og kjelder (API)", DownloadCSV: "Last ned data (CSV)",
+		OtherSources: "Andre kjelder har tal som ikkje er viste her (%s).", AllSources: "Vis alle kjelder",
+		EmptyCell: ". Tom celle: ingen tal for perioden.", NoFiguresThis: "Ingen tal for denne serien.", NoFiguresThese: "Ingen tal for desse seriane.",
+		Year: "kalenderår", Half: "halvår", Tertial: "januar–april osv. (tertial)", Quarter: "kvartal", Month: "månad",
+	},
+}
+
+// number writes v as the language writes numbers: in English as before
+// (1234.5, no grouping), in Norwegian with a decimal comma and a
+// no-break space between groups of three digits (1 234,5), so that a
+// number never breaks across lines.
+func (w words) number(v float64) string {
+	s := strconv.FormatFloat(v, 'f', -1, 64)
+	if w.HTMLLang == langEN {
+		return s
+	}
+	sign, s := "", strings.TrimPrefix(s, "-")
+	if v < 0 {
+		sign = "−"
+	}
+	whole, frac, _ := strings.Cut(s, ".")
+	var b strings.Builder
+	for i, d := range whole {
+		if i > 0 && (len(whole)-i)%3 == 0 {
+			b.WriteRune('\u00a0')
+		}
+		b.WriteRune(d)
+	}
+	if frac != "" {
+		b.WriteString("," + frac)
+	}
+	return sign + b.String()
+}
+
+// signed writes a change with its sign (+12, −3).
+func (w words) signed(v float64) string {
+	if w.HTMLLang == langEN {
+		return fmt.Sprintf("%+g", v)
+	}
+	if v >= 0 {
+		return "+" + w.number(v)
+	}
+	return w.number(v)
+}
+
+// percent writes a share as a signed percentage with one decimal
+// (+12.5 %; in Norwegian +12,5 % with a no-break space).
+func (w words) percent(v float64) string {
+	s := fmt.Sprintf("%+.1f", v*100)
+	if w.HTMLLang == langEN {
+		return s + " %"
+	}
+	return strings.Replace(strings.Replace(s, ".", ",", 1), "-", "−", 1) + "\u00a0%"
 }
 
 // periodLabel names a kind of period in a chart's legend.
