@@ -23,11 +23,12 @@ import (
 var CompareParams = []string{"offence", "region", "measure", "source", "per", "period", "small", "release"}
 
 // The contracts of the comparison routes: the SVG, the PNG (with the
-// image's size) and the embed page.
+// image's size) and the embed page, keyed on the origin its absolute URLs
+// (oEmbed link, og: tags) name.
 var (
 	compareRoute      = route{params: slices.Clone(CompareParams), langs: chartLangs}
 	comparePNGRoute   = route{params: slices.Concat(CompareParams, pngParams), langs: chartLangs}
-	embedCompareRoute = route{params: slices.Clone(CompareParams), langs: chartLangs}
+	embedCompareRoute = route{params: slices.Clone(CompareParams), origin: true, langs: chartLangs}
 )
 
 // maxCompareRegions bounds the regions of one comparison: enough for the
@@ -397,8 +398,10 @@ func (h *Handler) getComparePNG(c *gin.Context) error {
 	return nil
 }
 
-// comparePage is the HTML of GET /embed/compare: the series page's layout
-// without its script, so the page runs none (embedCSP).
+// comparePage is the HTML of GET /embed/compare: the series page's layout,
+// its oEmbed discovery link and social card tags (absolute URLs, for
+// consumers and crawlers, which browsers do not fetch) and its height
+// script, written into the template as it is hashed (embedPageCSP).
 var comparePage = template.Must(template.New("compare").Parse(`<!doctype html>
 <html lang="{{.W.HTMLLang}}">
 <head>
@@ -406,6 +409,14 @@ var comparePage = template.Must(template.New("compare").Parse(`<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>{{.Title}} – Krimstat</title>
+<link rel="alternate" type="application/json+oembed" href="{{.OEmbed}}" title="{{.Title}}">
+<meta property="og:type" content="website">
+<meta property="og:site_name" content="Krimstat">
+<meta property="og:title" content="{{.Title}}">
+<meta property="og:description" content="{{.Source}}">
+<meta property="og:url" content="{{.URL}}">
+<meta property="og:image" content="{{.Image}}">
+<meta name="twitter:card" content="summary_large_image">
 <style>
 body{margin:0;padding:12px;font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#222;background:#fff}
 h1{font-size:1.1em;margin:0 0 2px}
@@ -438,6 +449,7 @@ a{color:#1b5e9f}
 {{end}}</tbody>
 </table>
 </details>
+<script>` + heightScript + `</script>
 </body>
 </html>
 `))
@@ -445,7 +457,7 @@ a{color:#1b5e9f}
 // embedCompare godoc
 //
 //	@Summary		One period across regions as an embeddable HTML chart
-//	@Description	A self-contained, responsive HTML page for an iframe: the chart of GET /v1/compare.svg inline, the title, unit, the notes that explain every region drawn without a number, the source line and licence, a link to the same figures in GET /v1/series, and a table of every region's value. It loads and runs nothing (Content-Security-Policy default-src 'none') and may be framed by any site. Same parameters as GET /v1/compare.svg.
+//	@Description	A self-contained, responsive HTML page for an iframe: the chart of GET /v1/compare.svg inline, the title, unit, the notes that explain every region drawn without a number, the source line and licence, a link to the same figures in GET /v1/series, and a table of every region's value. In its head, the oEmbed discovery link (GET /oembed) and og:/twitter: tags whose image is GET /v1/compare.png of the same query, as absolute URLs on the origin asked. It loads nothing (Content-Security-Policy default-src 'none'); its one script, allowed by its hash, tells a framing page its height. It may be framed by any site. Same parameters as GET /v1/compare.svg.
 //	@Tags			embed
 //	@ID				embedCompare
 //	@Produce		html
@@ -470,6 +482,10 @@ func (h *Handler) embedCompare(c *gin.Context) error {
 	if err := chart.BarsSVG(&svg, v.chart()); err != nil {
 		return err
 	}
+	// Consumers and crawlers need absolute URLs: the page's own, with the
+	// canonical query; its oEmbed answer; its PNG for social cards.
+	base := origin(c)
+	self := base + embedComparePath + v.query
 	var page bytes.Buffer
 	err = comparePage.Execute(&page, map[string]any{
 		"Title": v.title(), "Unit": v.unit, "Notes": v.notes(),
@@ -477,11 +493,13 @@ func (h *Handler) embedCompare(c *gin.Context) error {
 		"SVG":    template.HTML(svg.String()),
 		"Source": v.sourceLine(), "Licence": v.licenceLine(), "APIQuery": v.apiQuery,
 		"Rows": v.table(), "W": v.w, "CW": v.cw,
+		"URL": self, "OEmbed": base + "/oembed?url=" + url.QueryEscape(self) + "&format=json",
+		"Image": base + "/v1/compare.png" + v.query,
 	})
 	if err != nil {
 		return err
 	}
-	c.Header("Content-Security-Policy", embedCSP)
+	c.Header("Content-Security-Policy", embedPageCSP)
 	c.Data(http.StatusOK, "text/html; charset=utf-8", page.Bytes())
 	return nil
 }

@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"image"
 	"image/png"
@@ -130,8 +132,8 @@ func TestEmbedCompare(t *testing.T) {
 	if rec.Code != http.StatusOK {
 		t.Fatalf("status: got %d, want 200\n%s", rec.Code, rec.Body)
 	}
-	if got := rec.Header().Get("Content-Security-Policy"); got != embedCSP {
-		t.Errorf("Content-Security-Policy: got %q, want %q", got, embedCSP)
+	if got := rec.Header().Get("Content-Security-Policy"); got != embedPageCSP {
+		t.Errorf("Content-Security-Policy: got %q, want %q", got, embedPageCSP)
 	}
 	if got := rec.Header().Get("Content-Type"); got != "text/html; charset=utf-8" {
 		t.Errorf("Content-Type: got %q, want text/html", got)
@@ -155,8 +157,22 @@ func TestEmbedCompare(t *testing.T) {
 			t.Errorf("page: got no %q in\n%s", want, body)
 		}
 	}
-	if strings.Contains(body, "<script") {
-		t.Errorf("page: got a script, want none")
+	// One inline script, the series page's height script, allowed by its
+	// hash and by nothing else.
+	scripts := regexp.MustCompile(`(?s)<script[^>]*>(.*?)</script>`).FindAllStringSubmatch(body, -1)
+	if len(scripts) != 1 || scripts[0][1] != heightScript {
+		t.Fatalf("scripts: got %q, want the height script alone", scripts)
+	}
+	sum := sha256.Sum256([]byte(scripts[0][1]))
+	hash := "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+	if csp := rec.Header().Get("Content-Security-Policy"); !strings.HasPrefix(csp, embedCSP+";") ||
+		!strings.HasSuffix(csp, "; script-src "+hash) || strings.Count(csp, "script-src") != 1 {
+		t.Errorf("Content-Security-Policy: got %q, want embedCSP ending in script-src %s", csp, hash)
+	}
+	for _, s := range []string{"src=", "@import", "url("} {
+		if strings.Contains(body, s) {
+			t.Errorf("page contains %q: it must load nothing", s)
+		}
 	}
 	if strings.Index(body, `scope="row">Sweden`) > strings.Index(body, `scope="row">Denmark`) {
 		t.Errorf("table: got Denmark before Sweden, want largest first and no figure last")

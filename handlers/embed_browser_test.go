@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,6 +33,7 @@ import (
 const (
 	embedTarget        = "/embed/series?offence=sex-purchase&region=NO&measure=reported-persons"
 	embedSeveralTarget = "/embed/series?offence=human-trafficking&region=SE,NO&measure=reported-offences"
+	embedCompareTarget = "/embed/compare?offence=human-trafficking&measure=reported-offences&region=NO,SE,DK,FI,IS&period=2020"
 )
 
 // TestEmbedPage checks the embed page's headers and markup without a browser.
@@ -228,15 +230,26 @@ func TestEmbedInBrowser(t *testing.T) {
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
-	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 180*time.Second)
 	defer cancelTimeout()
 
+	// Every request the browser makes, by the page it was loading: each
+	// page of the matrix below must show its own request and no other
+	// host.
 	var mu sync.Mutex
 	var requests []string
+	page := "first pages"
+	byPage := map[string][]string{}
+	loading := func(label string) {
+		mu.Lock()
+		page = label
+		mu.Unlock()
+	}
 	if err := chromedp.Listen(ctx, func(ev any) {
 		if e, ok := ev.(*network.EventRequestWillBeSent); ok {
 			mu.Lock()
 			requests = append(requests, e.Request.URL)
+			byPage[page] = append(byPage[page], e.Request.URL)
 			mu.Unlock()
 		}
 	}); err != nil {
@@ -274,15 +287,8 @@ func TestEmbedInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}
-	shot := filepath.Join(t.TempDir(), "embed-series.png")
-	if err := os.WriteFile(shot, png, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	shot := saveScreenshot(t, "embed-series.png", png)
 	t.Logf("screenshot: %s (%d bytes); chart markers %d, source line %q", shot, len(png), markers, source)
-	// KRIMSTAT_SCREENSHOT_DIR keeps a copy for a human to look at.
-	if dir := os.Getenv("KRIMSTAT_SCREENSHOT_DIR"); dir != "" {
-		_ = os.WriteFile(filepath.Join(dir, "embed-series.png"), png, 0o644)
-	}
 
 	// Two regions: a line, a legend entry and a table column each.
 	if err := chromedp.Do(ctx,
@@ -324,9 +330,7 @@ func TestEmbedInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}
-	if dir := os.Getenv("KRIMSTAT_SCREENSHOT_DIR"); dir != "" {
-		_ = os.WriteFile(filepath.Join(dir, "embed-series-two-regions.png"), png, 0o644)
-	}
+	saveScreenshot(t, "embed-series-two-regions.png", png)
 
 	// Framed in the host page, the page posts its height and the host's
 	// listener sizes the iframe to it: at every width, the frame is as high
@@ -372,13 +376,7 @@ func TestEmbedInBrowser(t *testing.T) {
 		if err != nil {
 			t.Fatalf("screenshot: %v", err)
 		}
-		name := fmt.Sprintf("embed-framed-%d.png", width)
-		if err := os.WriteFile(filepath.Join(t.TempDir(), name), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if dir := os.Getenv("KRIMSTAT_SCREENSHOT_DIR"); dir != "" {
-			_ = os.WriteFile(filepath.Join(dir, name), png, 0o644)
-		}
+		saveScreenshot(t, fmt.Sprintf("embed-framed-%d.png", width), png)
 		t.Logf("%s: the frame is %.0f wide, the page %d high (%d messages)", label, got.FrameWidth, got.Height, len(got.Messages))
 	}
 	if heights[320] >= 560 || heights[320] >= heights[1024] {
@@ -414,58 +412,120 @@ func TestEmbedInBrowser(t *testing.T) {
 		t.Errorf("without scripts: got %+v (%v), want the chart and table in a frame of the fixed 560 px, no message", noScript, err)
 	}
 
-	// At each width, in each theme and language, with the data table open:
-	// the page never scrolls sideways, the theme's background is drawn,
-	// and every value of the series is in the table as the language writes
-	// it.
-	want := seriesValues(t, r, embedSeveralTarget)
-	for _, width := range []int64{320, 640, 1024} {
-		for _, theme := range []string{"light", "dark"} {
-			for _, lang := range []string{"nb", "en"} {
-				label := fmt.Sprintf("%d px, %s, %s", width, theme, lang)
-				if err := chromedp.Do(ctx,
-					chromedp.EmulateViewport(width, 900),
-					chromedp.Navigate(srv.URL+embedSeveralTarget+"&theme="+theme+"&lang="+lang),
-					chromedp.WaitVisible("svg[role=img]"),
-				); err != nil {
-					t.Fatalf("%s: %v", label, err)
-				}
-				got, err := chromedp.Run(ctx, chromedp.Evaluate[pageFit](`(() => {
-					document.querySelector("details").open = true;
-					const d = document.documentElement;
-					return {scrollWidth: d.scrollWidth, innerWidth: window.innerWidth,
-						background: getComputedStyle(document.body).backgroundColor,
-						chartBackground: getComputedStyle(document.querySelector("svg[role=img] > rect")).fill,
-						cells: [...document.querySelectorAll("table tbody td")].map(e => e.textContent).filter(s => s !== "")};
-				})()`))
-				if err != nil {
-					t.Fatalf("%s: %v", label, err)
-				}
-				if got.ScrollWidth > got.InnerWidth {
-					t.Errorf("%s: the page is %d wide in a window of %d, want no horizontal scroll", label, got.ScrollWidth, got.InnerWidth)
-				}
-				bg := map[string]string{"light": "rgb(255, 255, 255)", "dark": "rgb(21, 24, 28)"}[theme]
-				if got.Background != bg || got.ChartBackground != bg {
-					t.Errorf("%s: got background %s, chart %s, want %s", label, got.Background, got.ChartBackground, bg)
-				}
-				if strings.Join(got.Cells, "|") != strings.Join(want[lang], "|") {
-					t.Errorf("%s: table values got %q, want %q", label, got.Cells, want[lang])
-				}
-				if width == 320 && lang == "nb" {
+	// At each width, in each theme and language, with the data table open,
+	// for a line chart of two regions and a bar chart of the Nordic
+	// countries: the page never scrolls sideways, the theme's background is
+	// drawn, every value is in the table as the language writes it, no text
+	// overlaps other text, and a screenshot is kept.
+	pages := []struct {
+		route, target string
+		cells         string              // the table cells that hold values
+		want          map[string][]string // the values by language
+		anyOrder      bool                // the table is sorted by value
+		themes        []string
+	}{
+		{"/embed/series", embedSeveralTarget, "table tbody td", seriesValues(t, r, embedSeveralTarget), false, nil},
+		{"/embed/compare", embedCompareTarget, "table tbody td.n", compareValues(t, r, embedCompareTarget), true, nil},
+	}
+	// Each page must take every language, checked here rather than as a
+	// browser time-out. KNOWN GAP (issue 12, item 7): /embed/compare does
+	// not yet take theme= (400, unknown parameter). Until it does, it is
+	// loaded without theme= and checked in its default, light; the dark
+	// column turns on by itself as soon as the route takes theme=dark.
+	for i, pg := range pages {
+		for _, q := range []string{"&lang=nb", "&lang=en"} {
+			if rec := do(t, r, "GET", pg.target+q); rec.Code != http.StatusOK {
+				t.Fatalf("%s%s: got %d, want 200: %s", pg.target, q, rec.Code, rec.Body)
+			}
+		}
+		pages[i].themes = []string{"light", "dark"}
+		if rec := do(t, r, "GET", pg.target+"&theme=dark"); rec.Code != http.StatusOK {
+			t.Logf("KNOWN GAP: %s&theme=dark: got %d (%.160s); checking its default (light) theme only", pg.target, rec.Code, rec.Body)
+			pages[i].themes = []string{""}
+		}
+	}
+	var matrix, texts []string
+	for _, pg := range pages {
+		for _, width := range []int64{320, 640, 1024} {
+			for _, theme := range pg.themes {
+				for _, lang := range []string{"nb", "en"} {
+					query, shown := "&lang="+lang, theme
+					if theme != "" {
+						query = "&theme=" + theme + query
+					} else {
+						shown = "light" // the default
+					}
+					label := fmt.Sprintf("%s at %d px, %s, %s", pg.route, width, shown, lang)
+					matrix = append(matrix, label)
+					loading(label)
+					if err := chromedp.Do(ctx,
+						chromedp.EmulateViewport(width, 900),
+						chromedp.Navigate(srv.URL+pg.target+query),
+						chromedp.WaitVisible("svg[role=img]"),
+					); err != nil {
+						t.Fatalf("%s: %v", label, err)
+					}
+					got, err := chromedp.Run(ctx, chromedp.Evaluate[pageFit](`(() => {
+						const details = document.querySelector("details");
+						if (details) details.open = true;
+						const d = document.documentElement;
+						return {scrollWidth: d.scrollWidth, innerWidth: window.innerWidth,
+							background: getComputedStyle(document.body).backgroundColor,
+							chartBackground: getComputedStyle(document.querySelector("svg[role=img] > rect")).fill,
+							cells: [...document.querySelectorAll(`+strconv.Quote(pg.cells)+`)].map(e => e.textContent).filter(s => s !== "")};
+					})()`))
+					if err != nil {
+						t.Fatalf("%s: %v", label, err)
+					}
+					if got.ScrollWidth > got.InnerWidth {
+						t.Errorf("%s: the page is %d wide in a window of %d, want no horizontal scroll", label, got.ScrollWidth, got.InnerWidth)
+					}
+					bg := map[string]string{"light": "rgb(255, 255, 255)", "dark": "rgb(21, 24, 28)"}[shown]
+					if got.Background != bg || got.ChartBackground != bg {
+						t.Errorf("%s: got background %s, chart %s, want %s", label, got.Background, got.ChartBackground, bg)
+					}
+					cells, want := got.Cells, pg.want[lang]
+					if pg.anyOrder {
+						cells, want = slices.Sorted(slices.Values(cells)), slices.Sorted(slices.Values(want))
+					}
+					if strings.Join(cells, "|") != strings.Join(want, "|") {
+						t.Errorf("%s: table values got %q, want %q", label, cells, want)
+					}
+					// The table is open: its text counts too.
+					over, err := chromedp.Run(ctx, chromedp.Evaluate[overlaps](overlapScript))
+					if err != nil {
+						t.Fatalf("%s: overlaps: %v", label, err)
+					}
+					if over.Texts < 10 {
+						t.Errorf("%s: measured %d texts, want the chart's and the table's", label, over.Texts)
+					}
+					for _, o := range over.Overlaps {
+						t.Errorf("%s: overlapping text: %v", label, o)
+					}
+					texts = append(texts, fmt.Sprintf("%s: %d (smallest chart text %g px high)", label, over.Texts, over.Smallest))
 					png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 					if err != nil {
-						t.Fatalf("screenshot: %v", err)
+						t.Fatalf("%s: screenshot: %v", label, err)
 					}
-					name := "embed-320-nb-" + theme + ".png"
-					if err := os.WriteFile(filepath.Join(t.TempDir(), name), png, 0o644); err != nil {
-						t.Fatal(err)
-					}
-					if dir := os.Getenv("KRIMSTAT_SCREENSHOT_DIR"); dir != "" {
-						_ = os.WriteFile(filepath.Join(dir, name), png, 0o644)
-					}
+					saveScreenshot(t, shotName(pg.route, width, shown, lang), png)
 				}
 			}
 		}
+	}
+	loading("after the matrix")
+	t.Logf("text-bearing elements measured for overlaps: %s", strings.Join(texts, "; "))
+	// The overlap check sees an overlap: one chart label moved onto
+	// another is reported.
+	moved, err := chromedp.Run(ctx, chromedp.Evaluate[overlaps](`(() => {
+		const [a, b] = document.querySelectorAll("svg[role=img] text");
+		b.setAttribute("x", a.getAttribute("x"));
+		b.setAttribute("y", a.getAttribute("y"));
+		b.removeAttribute("transform");
+		b.setAttribute("text-anchor", a.getAttribute("text-anchor") || "start");
+		return `+overlapScript+`;
+	})()`))
+	if err != nil || len(moved.Overlaps) == 0 {
+		t.Errorf("overlap check: two labels at one place: got %+v (%v), want an overlap", moved, err)
 	}
 
 	mu.Lock()
@@ -477,6 +537,13 @@ func TestEmbedInBrowser(t *testing.T) {
 		u, err := url.Parse(raw)
 		if err != nil || u.Host != host {
 			t.Errorf("request outside the test server: %s", raw)
+		}
+	}
+	// Each page of the matrix was watched: its own document is among the
+	// requests seen while it loaded.
+	for _, label := range matrix {
+		if len(byPage[label]) == 0 {
+			t.Errorf("%s: no request recorded while it loaded, want at least the page itself", label)
 		}
 	}
 	t.Logf("requests the page made: %v", requests)
@@ -523,6 +590,46 @@ func seriesValues(t *testing.T, r http.Handler, target string) map[string][]stri
 	}
 	if len(out["en"]) == 0 {
 		t.Fatalf("%s: no values", target)
+	}
+	return out
+}
+
+// compareValues are the values of a compare page's regions in its period,
+// read from /v1/series, as the table writes them in nb and en (what the
+// source printed where it gave no number); flags are in a cell of their
+// own.
+func compareValues(t *testing.T, r http.Handler, target string) map[string][]string {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	period := q.Get("period")
+	q.Del("period")
+	q.Set("from", period)
+	q.Set("to", period)
+	res := decode[handlers.SeriesResponse](t, do(t, r, "GET", "/v1/series?"+q.Encode()))
+	out := map[string][]string{}
+	for _, s := range res.Series {
+		for _, p := range s.Points {
+			if p.Period != period {
+				continue
+			}
+			for _, lang := range []string{"nb", "en"} {
+				text := p.ValueText
+				if p.Value != nil {
+					text = strconv.FormatFloat(*p.Value, 'f', -1, 64)
+					if lang == "nb" {
+						text = norwegian(text)
+					}
+				}
+				out[lang] = append(out[lang], text)
+			}
+		}
+	}
+	if len(out["en"]) != len(strings.Split(q.Get("region"), ",")) {
+		t.Fatalf("%s: got values %q, want one a region", target, out["en"])
 	}
 	return out
 }

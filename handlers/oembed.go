@@ -63,7 +63,7 @@ func oembedHeight(width, series int) int {
 // getOEmbed godoc
 //
 //	@Summary		oEmbed for an embed page
-//	@Description	oEmbed 1.0 (https://oembed.com): for the URL of an embed page of this service (/embed/series with a valid query, on the host the request was sent to), a "rich" embed whose html is the page's iframe, at most maxwidth wide (default 640) and maxheight high, with the chart's title. Every embed page names this endpoint in a `<link rel="alternate" type="application/json+oembed">`, so a CMS that discovers oEmbed takes a pasted Krimstat URL. A URL of another host or path is 404; format=xml (or any format but json) is 501. The title is in the URL's lang, else this request's lang or Accept-Language.
+//	@Description	oEmbed 1.0 (https://oembed.com): for the URL of an embed page of this service (/embed/series or /embed/compare with a valid query, on the host the request was sent to), a "rich" embed whose html is the page's iframe (its canonical query, with the page's theme), at most maxwidth wide (default 640) and maxheight high, with the chart's title. Every embed page names this endpoint in a `<link rel="alternate" type="application/json+oembed">`, so a CMS that discovers oEmbed takes a pasted Krimstat URL. A URL of another host or path is 404; format=xml (or any format but json) is 501. The title is in the URL's lang, else this request's lang or Accept-Language.
 //	@Tags			embed
 //	@ID				getOEmbed
 //	@Produce		json
@@ -100,7 +100,7 @@ func (h *Handler) getOEmbed(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	raw, err := embedQuery(page, c.Request.Host)
+	path, raw, err := embedQuery(page, c.Request.Host)
 	if err != nil {
 		return err
 	}
@@ -108,17 +108,7 @@ func (h *Handler) getOEmbed(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	// The page's theme is the iframe's; the series view takes no theme.
-	pageQuery, err := url.ParseQuery(raw)
-	if err != nil {
-		return store.InvalidParam("url", "malformed query: %v", err)
-	}
-	theme, err := themeOf(query{values: pageQuery})
-	if err != nil {
-		return ofURL(err)
-	}
-	pageQuery.Del("theme")
-	v, err := h.seriesView(c, pageQuery.Encode(), lang)
+	e, err := h.embedOf(c, path, raw, lang)
 	if err != nil {
 		return ofURL(err)
 	}
@@ -127,16 +117,17 @@ func (h *Handler) getOEmbed(c *gin.Context) error {
 	if maxWidth > 0 {
 		width = min(width, maxWidth)
 	}
-	height := oembedHeight(width, len(v.all))
+	height := e.height(width)
 	if maxHeight > 0 {
 		height = min(height, maxHeight)
 	}
-	src := withTheme(base+"/embed/series"+v.query, theme)
+	src := base + e.src
+	title := e.title
 	writeJSON(c, OEmbed{
 		Version: "1.0", Type: "rich", ProviderName: "Krimstat", ProviderURL: base,
-		Title: v.title(),
+		Title: title,
 		HTML: fmt.Sprintf(`<iframe src="%s" width="%d" height="%d" style="border:0;width:100%%" title="%s" loading="lazy"></iframe>`,
-			html.EscapeString(src), width, height, html.EscapeString(v.title())),
+			html.EscapeString(src), width, height, html.EscapeString(title)),
 		Width: width, Height: height, CacheAge: oembedCacheAge,
 	})
 	return nil
@@ -155,21 +146,92 @@ func pixels(q query, name string) (int, error) {
 	return n, nil
 }
 
-// embedQuery returns the query of page, the URL of an embed page on host.
-// It returns an ErrNotFound for a URL of another host or path (oEmbed's
-// 404: no embed for that URL), an ErrInvalid for none or a malformed one.
-func embedQuery(page, host string) (string, error) {
+// Paths of the embed pages oEmbed answers for.
+const (
+	embedSeriesPath  = "/embed/series"
+	embedComparePath = "/embed/compare"
+)
+
+// embedQuery returns the path and query of page, the URL of an embed page
+// (embedSeriesPath or embedComparePath) on host. It returns an
+// ErrNotFound for a URL of another host or path (oEmbed's 404: no embed
+// for that URL), an ErrInvalid for none or a malformed one.
+func embedQuery(page, host string) (path, rawQuery string, err error) {
 	if page == "" {
-		return "", store.InvalidParam("url", "the URL of an embed page is required")
+		return "", "", store.InvalidParam("url", "the URL of an embed page is required")
 	}
 	u, err := url.Parse(page)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", store.InvalidParam("url", "%q: want an absolute http or https URL", page)
+		return "", "", store.InvalidParam("url", "%q: want an absolute http or https URL", page)
 	}
-	if !strings.EqualFold(u.Host, host) || u.EscapedPath() != "/embed/series" || u.User != nil {
-		return "", fmt.Errorf("url %q: not an embed page of %s (want %s/embed/series?…): %w", page, host, host, store.ErrNotFound)
+	path = u.EscapedPath()
+	if !strings.EqualFold(u.Host, host) || (path != embedSeriesPath && path != embedComparePath) || u.User != nil {
+		return "", "", fmt.Errorf("url %q: not an embed page of %s (want %s%s?… or %s%s?…): %w",
+			page, host, host, embedSeriesPath, host, embedComparePath, store.ErrNotFound)
 	}
-	return u.RawQuery, nil
+	return path, u.RawQuery, nil
+}
+
+// oembedPage is what an oEmbed answer says of an embed page: its title,
+// its iframe's source (path and canonical query, with the page's theme)
+// relative to the origin, and the number of rows its legend or chart
+// grows by.
+type oembedPage struct {
+	title, src string
+	// series is the number of series of a series page; bars the number
+	// of bars of a comparison (0 for a series page).
+	series, bars int
+}
+
+// height is the iframe's height for a width: oembedHeight for a series
+// page; for a comparison, its bar chart's height, which grows with the
+// bars and not the width, and the text around it.
+func (p oembedPage) height(width int) int {
+	if p.bars == 0 {
+		return oembedHeight(width, p.series)
+	}
+	return oembedCompareHeight(width, p.bars)
+}
+
+// oembedCompareHeight is the iframe's height for a comparison of n bars
+// at a width of at most oembedWidth. The bar chart is drawn 640 wide and
+// 62 + 24n high (package chart's margins and rows) and scaled down with
+// the frame; the text around it (title, notes, source, licence and
+// links) is about 220 pixels high at 640 wide and wraps onto more lines
+// in a narrower frame. Like oembedHeight it errs on the high side.
+func oembedCompareHeight(width, n int) int {
+	return (62+24*max(n, 1))*width/oembedWidth + 220 + (oembedWidth-width)/4
+}
+
+// embedOf builds the view of the embed page at path with the query raw,
+// in the language raw's lang names, else lang, for its oEmbed answer.
+func (h *Handler) embedOf(c *gin.Context, path, raw, lang string) (oembedPage, error) {
+	if path == embedComparePath {
+		q, err := embedCompareRoute.query(raw)
+		if err != nil {
+			return oembedPage{}, err
+		}
+		v, err := h.compareView(c, q, lang)
+		if err != nil {
+			return oembedPage{}, err
+		}
+		return oembedPage{title: v.title(), src: embedComparePath + v.query, bars: len(v.bars)}, nil
+	}
+	// The page's theme is the iframe's; the series view takes no theme.
+	pageQuery, err := url.ParseQuery(raw)
+	if err != nil {
+		return oembedPage{}, store.InvalidParam("url", "malformed query: %v", err)
+	}
+	theme, err := themeOf(query{values: pageQuery})
+	if err != nil {
+		return oembedPage{}, err
+	}
+	pageQuery.Del("theme")
+	v, err := h.seriesView(c, pageQuery.Encode(), lang)
+	if err != nil {
+		return oembedPage{}, err
+	}
+	return oembedPage{title: v.title(), src: withTheme(embedSeriesPath+v.query, theme), series: len(v.all)}, nil
 }
 
 // ofURL makes an error of the embed page's query one of the url parameter:

@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"encoding/json"
+	"html"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
@@ -225,5 +226,156 @@ func TestOEmbedKeepsTheme(t *testing.T) {
 	}
 	if o := decode[handlers.OEmbed](t, rec); !strings.Contains(o.HTML, "theme=dark") {
 		t.Errorf("html: got %s, want the iframe to keep theme=dark", o.HTML)
+	}
+}
+
+// compareTarget is the embed page of human trafficking in the Nordic
+// countries in 2020.
+const compareTarget = "/embed/compare?offence=human-trafficking&measure=reported-offences&region=NO,SE,DK,FI,IS&period=2020"
+
+// compareCanonical is compareTarget's canonical query.
+const compareCanonical = "measure=reported-offences&offence=human-trafficking&period=2020&region=DK%2CFI%2CIS%2CNO%2CSE"
+
+// TestOEmbedCompare asks for the oEmbed of comparison pages: the iframe is
+// the page with its canonical query, titled as the comparison.
+func TestOEmbedCompare(t *testing.T) {
+	r, _ := newRouter(t)
+	const page = "http://example.com" + compareTarget
+	src := `src="http://example.com/embed/compare?` + strings.ReplaceAll(compareCanonical, "&", "&amp;") + `"`
+	for _, tt := range []struct {
+		name, target  string
+		header        []string
+		want          int
+		width, height int
+		html, title   string
+		param         string
+	}{
+		{"comparison", oembedTarget(page), nil, 200, 640, 402, src, "Human trafficking: reported offences, 2020", ""},
+		{"maxwidth narrows", oembedTarget(page, "maxwidth=320"), nil, 200, 320, 391, `width="320" height="391"`, "Human trafficking: reported offences, 2020", ""},
+		{"maxheight bounds", oembedTarget(page, "maxheight=300"), nil, 200, 640, 300, `height="300"`, "", ""},
+		{"lang of the page", oembedTarget(page + "&lang=nb"), nil, 200, 640, 402, `region=DK%2CFI%2CIS%2CNO%2CSE&amp;lang=nb"`, "Menneskehandel: anmeldte lovbrudd, 2020", ""},
+		{"lang of the request", oembedTarget(page), []string{"Accept-Language", "nb"}, 200, 640, 402, `&amp;lang=nb"`, "Menneskehandel: anmeldte lovbrudd, 2020", ""},
+		{"https behind a proxy", oembedTarget("https://example.com" + compareTarget), []string{"X-Forwarded-Proto", "https"}, 200, 640, 402, `src="https://example.com/embed/compare?`, "", ""},
+		{"another host", oembedTarget("http://evil.example" + compareTarget), nil, 404, 0, 0, "", "", ""},
+		{"no period", oembedTarget("http://example.com/embed/compare?offence=human-trafficking&measure=reported-offences&region=NO"), nil, 400, 0, 0, "", "", "url"},
+		{"theme: the page has none", oembedTarget(page + "&theme=dark"), nil, 400, 0, 0, "", "", "url"},
+		{"a series parameter", oembedTarget(page + "&from=2019"), nil, 400, 0, 0, "", "", "url"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := do(t, r, "GET", tt.target, tt.header...)
+			if rec.Code != tt.want {
+				t.Fatalf("status: got %d, want %d: %s", rec.Code, tt.want, rec.Body)
+			}
+			if tt.want != 200 {
+				if p := decode[problem.Problem](t, rec); p.Status != tt.want || p.Parameter != tt.param {
+					t.Errorf("problem: got status %d parameter %q, want %d %q: %s", p.Status, p.Parameter, tt.want, tt.param, rec.Body)
+				}
+				return
+			}
+			got := decode[handlers.OEmbed](t, rec)
+			if got.Version != "1.0" || got.Type != "rich" || got.ProviderName != "Krimstat" || got.CacheAge != 86400 {
+				t.Errorf("got %+v, want version 1.0, type rich, provider Krimstat, cache_age 86400", got)
+			}
+			if got.Width != tt.width || got.Height != tt.height {
+				t.Errorf("size: got %d×%d, want %d×%d", got.Width, got.Height, tt.width, tt.height)
+			}
+			if !strings.HasPrefix(got.HTML, "<iframe ") || !strings.Contains(got.HTML, tt.html) ||
+				!strings.Contains(got.HTML, ` title="`+got.Title+`"`) || !strings.Contains(got.HTML, "/embed/compare?") {
+				t.Errorf("html: got %s, want an iframe of /embed/compare with %s and the title", got.HTML, tt.html)
+			}
+			if tt.title != "" && got.Title != tt.title {
+				t.Errorf("title: got %q, want %q", got.Title, tt.title)
+			}
+		})
+	}
+}
+
+// TestEmbedCompareHead checks the comparison page's oEmbed discovery link
+// and social card tags: absolute URLs on the origin the client asked,
+// the image the PNG of the same comparison, the link the page's oEmbed.
+func TestEmbedCompareHead(t *testing.T) {
+	r, _ := newRouter(t)
+	rec := do(t, r, "GET", compareTarget+"&small=20&lang=nb", "X-Forwarded-Proto", "https")
+	if rec.Code != 200 {
+		t.Fatalf("status: got %d, want 200: %s", rec.Code, rec.Body)
+	}
+	body := rec.Body.String()
+	const title = "Menneskehandel: anmeldte lovbrudd, 2020"
+	canonical := strings.ReplaceAll(compareCanonical, "&", "&amp;") + "&amp;lang=nb"
+	for _, s := range []string{
+		`<link rel="alternate" type="application/json+oembed" href="https://example.com/oembed?url=` +
+			url.QueryEscape("https://example.com/embed/compare?"+compareCanonical+"&lang=nb") +
+			`&amp;format=json" title="` + title + `">`,
+		`<meta property="og:type" content="website">`,
+		`<meta property="og:title" content="` + title + `">`,
+		`<meta property="og:description" content="Kilde: UNODC`,
+		`<meta property="og:url" content="https://example.com/embed/compare?` + canonical + `">`,
+		`<meta property="og:image" content="https://example.com/v1/compare.png?` + canonical + `">`,
+		`<meta name="twitter:card" content="summary_large_image">`,
+	} {
+		if !strings.Contains(body, s) {
+			t.Errorf("body: want it to contain %s\n%.2000s", s, body)
+		}
+	}
+	image := regexp.MustCompile(`<meta property="og:image" content="https://example.com([^"]+)"`).FindStringSubmatch(body)
+	if len(image) != 2 {
+		t.Fatal("no og:image")
+	}
+	if rec := do(t, r, "GET", html.UnescapeString(image[1])); rec.Code != 200 || rec.Header().Get("Content-Type") != "image/png" {
+		t.Errorf("og:image %s: got %d %s, want 200 image/png", image[1], rec.Code, rec.Header().Get("Content-Type"))
+	}
+	link := regexp.MustCompile(`type="application/json\+oembed" href="([^"]+)"`).FindStringSubmatch(body)
+	if len(link) != 2 {
+		t.Fatal("no oEmbed link")
+	}
+	u, err := url.Parse(html.UnescapeString(link[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec = do(t, r, "GET", u.RequestURI(), "X-Forwarded-Proto", "https")
+	if got := decode[handlers.OEmbed](t, rec); rec.Code != 200 || got.Title != title ||
+		!strings.Contains(got.HTML, `src="https://example.com/embed/compare?`+canonical+`"`) {
+		t.Errorf("oEmbed of the link: got %d %+v, want 200 titled %s, the iframe the page", rec.Code, got, title)
+	}
+}
+
+// TestEmbedCompareThroughCache asks for the comparison page through the
+// response cache from several origins: each client's page names the
+// origin it asked, and a page asked again of an origin is a cache hit.
+func TestEmbedCompareThroughCache(t *testing.T) {
+	r := edgeRouter(t, 1000)
+	cached := map[string]bool{}
+	for _, c := range []struct{ host, proto, want string }{
+		{"example.com", "https", "https://example.com"},
+		{"evil.example", "", "http://evil.example"},
+		{"example.com", "https", "https://example.com"},
+		{"example.com", "", "http://example.com"},
+		{"evil.example", "https", "https://evil.example"},
+		{"evil.example", "", "http://evil.example"},
+	} {
+		req := httptest.NewRequest("GET", compareTarget, nil)
+		req.Host = c.host
+		if c.proto != "" {
+			req.Header.Set("X-Forwarded-Proto", c.proto)
+		}
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			t.Fatalf("comparison page asked of %s: got %d, want 200", c.host, rec.Code)
+		}
+		var origins []string
+		for _, m := range absoluteURL.FindAllStringSubmatch(rec.Body.String(), -1) {
+			if m[1] != "http://www.w3.org" {
+				origins = append(origins, m[1])
+			}
+		}
+		if len(origins) != 4 || slices.ContainsFunc(origins, func(o string) bool { return o != c.want && o != url.QueryEscape(c.want) }) {
+			t.Errorf("comparison page asked of %s with X-Forwarded-Proto %q: got absolute URLs on %v, want 4 on %s (X-Cache %s)",
+				c.host, c.proto, origins, c.want, rec.Header().Get("X-Cache"))
+		}
+		if cached[c.want] && rec.Header().Get("X-Cache") != httpcache.HitLocal {
+			t.Errorf("comparison page asked again of %s: got X-Cache %q, want %s", c.want, rec.Header().Get("X-Cache"), httpcache.HitLocal)
+		}
+		cached[c.want] = true
 	}
 }
