@@ -113,31 +113,7 @@ func SVG(w io.Writer, c Chart) error {
 		H += float64(rows-1) * legendRow
 	}
 
-	minX, maxX, maxY := math.Inf(1), math.Inf(-1), 0.0
-	n := 0
-	for _, l := range c.Lines {
-		for _, p := range l.Points {
-			minX, maxX = math.Min(minX, p.X), math.Max(maxX, p.X)
-			if p.Value != nil {
-				maxY = math.Max(maxY, *p.Value)
-			}
-			n++
-		}
-	}
-	if n == 0 {
-		minX, maxX = 0, 1
-	}
-	// Whole years on the axis, with half a year of margin either side.
-	x0, x1 := math.Floor(minX), math.Ceil(maxX)
-	if x1 <= x0 {
-		x1 = x0 + 1
-	}
-	yTicks := niceTicks(maxY)
-	yMax := yTicks[len(yTicks)-1]
-	if n == 0 {
-		// Nothing to scale: only the zero line, no made-up top of 1.
-		yTicks = yTicks[:1]
-	}
+	x0, x1, yTicks, yMax, n := c.scales()
 	sx := func(x float64) float64 { return left + (x-x0)/(x1-x0)*plotW }
 	sy := func(y float64) float64 { return top + plotH - y/yMax*plotH }
 
@@ -308,3 +284,33 @@ func formatTick(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
 // formatValue writes a value with at most two decimals.
 func formatValue(v float64) string { return strconv.FormatFloat(math.Round(v*100)/100, 'f', -1, 64) }
+
+// scales are the chart's axes, the same in every rendering: whole years on
+// the x axis (x0 to x1) and the y axis from zero to a round number (yMax,
+// with its ticks). n is the number of points; with none, only the zero
+// line is drawn, with no made-up top of 1.
+func (c Chart) scales() (x0, x1 float64, yTicks []float64, yMax float64, n int) {
+	minX, maxX, maxY := math.Inf(1), math.Inf(-1), 0.0
+	for _, l := range c.Lines {
+		for _, p := range l.Points {
+			minX, maxX = math.Min(minX, p.X), math.Max(maxX, p.X)
+			if p.Value != nil {
+				maxY = math.Max(maxY, *p.Value)
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		minX, maxX = 0, 1
+	}
+	x0, x1 = math.Floor(minX), math.Ceil(maxX)
+	if x1 <= x0 {
+		x1 = x0 + 1
+	}
+	yTicks = niceTicks(maxY)
+	yMax = yTicks[len(yTicks)-1]
+	if n == 0 {
+		yTicks = yTicks[:1]
+	}
+	return x0, x1, yTicks, yMax, n
+}

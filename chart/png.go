@@ -234,31 +234,8 @@ func (p *painter) draw(c Chart, footer string) {
 		p.text(p.body, colText, pad, y+fx(p.body.Metrics().Ascent), fit(p.body, c.Unit, textW), alignLeft)
 	}
 
-	// Scales, as the SVG's: the y axis from zero to a round number, whole
-	// years on the x axis.
-	minX, maxX, maxY := math.Inf(1), math.Inf(-1), 0.0
-	n := 0
-	for _, l := range c.Lines {
-		for _, pt := range l.Points {
-			minX, maxX = math.Min(minX, pt.X), math.Max(maxX, pt.X)
-			if pt.Value != nil {
-				maxY = math.Max(maxY, *pt.Value)
-			}
-			n++
-		}
-	}
-	if n == 0 {
-		minX, maxX = 0, 1
-	}
-	x0, x1 := math.Floor(minX), math.Ceil(maxX)
-	if x1 <= x0 {
-		x1 = x0 + 1
-	}
-	yTicks := niceTicks(maxY)
-	yMax := yTicks[len(yTicks)-1]
-	if n == 0 {
-		yTicks = yTicks[:1]
-	}
+	// Scales, as the SVG's.
+	x0, x1, yTicks, yMax, n := c.scales()
 	labelW := 0.0
 	for _, t := range yTicks {
 		labelW = math.Max(labelW, measure(p.body, c.tick(t)))
