@@ -50,14 +50,18 @@ func (h *Handler) Routes(opt Options) *gin.Engine {
 		r.Use(opt.Metrics)
 	}
 	r.Use(recoverProblem(h.log), logRequests(h.log), securityHeaders, publicCORS())
-	// Every request but the health probes meets the gate (requests in
-	// flight) and the rate limit (a cached answer, a refusal and a 404
-	// still cost a token) before anything else is done for it; then the
-	// bounds on what a request may carry.
-	for _, mw := range []gin.HandlerFunc{opt.Gate, opt.RateLimit} {
-		if mw != nil {
-			r.Use(exceptProbes(mw))
-		}
+	// Every request meets the gate (requests in flight): a load balancer
+	// probes with a request or two at a time and never waits there, while
+	// a client hammering the probes waits for its places like any other.
+	// Every request but the health probes then meets the rate limit (a
+	// cached answer, a refusal and a 404 still cost a token), so a probe
+	// is never refused with 429; then the bounds on what a request may
+	// carry.
+	if opt.Gate != nil {
+		r.Use(opt.Gate)
+	}
+	if opt.RateLimit != nil {
+		r.Use(exceptProbes(opt.RateLimit))
 	}
 	r.Use(h.boundRequest)
 	r.NoRoute(h.handle(func(*gin.Context) error { return errRouteNotFound }))
