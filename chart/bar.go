@@ -222,20 +222,9 @@ func BarsSVG(w io.Writer, c Bars) error {
 // bottom. The bars share the height left; with many bars their labels get
 // smaller, down to a floor. The same input gives the same bytes.
 func BarsPNG(w io.Writer, c Bars, opt PNGOptions) error {
-	if opt.Width == 0 {
-		opt.Width = PNGWidth
-	}
-	if opt.Height == 0 {
-		opt.Height = PNGHeight
-	}
-	if opt.Scale == 0 {
-		opt.Scale = 1
-	}
-	if opt.Width < 0 || opt.Height < 0 {
-		return fmt.Errorf("chart: png size %d×%d: must not be negative", opt.Width, opt.Height)
-	}
-	if opt.Scale != 1 && opt.Scale != 2 {
-		return fmt.Errorf("chart: png scale %d: want 1 or 2", opt.Scale)
+	opt, err := opt.withDefaults()
+	if err != nil {
+		return err
 	}
 	p, err := newPainter(opt)
 	if err != nil {

@@ -78,20 +78,9 @@ var (
 // and the page that shows it carries the text. c.Width and c.Height are
 // the SVG's and are ignored. The same input gives the same bytes.
 func PNG(w io.Writer, c Chart, opt PNGOptions) error {
-	if opt.Width == 0 {
-		opt.Width = PNGWidth
-	}
-	if opt.Height == 0 {
-		opt.Height = PNGHeight
-	}
-	if opt.Scale == 0 {
-		opt.Scale = 1
-	}
-	if opt.Width < 0 || opt.Height < 0 {
-		return fmt.Errorf("chart: png size %d×%d: must not be negative", opt.Width, opt.Height)
-	}
-	if opt.Scale != 1 && opt.Scale != 2 {
-		return fmt.Errorf("chart: png scale %d: want 1 or 2", opt.Scale)
+	opt, err := opt.withDefaults()
+	if err != nil {
+		return err
 	}
 	p, err := newPainter(opt)
 	if err != nil {
@@ -578,4 +567,25 @@ func circle(c pt, r float64) []pt {
 		out[i] = pt{c.x + r*math.Cos(a), c.y + r*math.Sin(a)}
 	}
 	return out
+}
+
+// withDefaults fills the zero fields of opt (a 1200×630 card at scale 1)
+// and checks the rest.
+func (opt PNGOptions) withDefaults() (PNGOptions, error) {
+	if opt.Width == 0 {
+		opt.Width = PNGWidth
+	}
+	if opt.Height == 0 {
+		opt.Height = PNGHeight
+	}
+	if opt.Scale == 0 {
+		opt.Scale = 1
+	}
+	if opt.Width < 0 || opt.Height < 0 {
+		return opt, fmt.Errorf("chart: png size %d×%d: must not be negative", opt.Width, opt.Height)
+	}
+	if opt.Scale != 1 && opt.Scale != 2 {
+		return opt, fmt.Errorf("chart: png scale %d: want 1 or 2", opt.Scale)
+	}
+	return opt, nil
 }

@@ -405,19 +405,7 @@ func (h *Handler) getComparePNG(c *gin.Context) error {
 var comparePage = template.Must(template.New("compare").Parse(`<!doctype html>
 <html lang="{{.W.HTMLLang}}">
 <head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>{{.Title}} – Krimstat</title>
-<link rel="alternate" type="application/json+oembed" href="{{.OEmbed}}" title="{{.Title}}">
-<meta property="og:type" content="website">
-<meta property="og:site_name" content="Krimstat">
-<meta property="og:title" content="{{.Title}}">
-<meta property="og:description" content="{{.Source}}">
-<meta property="og:url" content="{{.URL}}">
-<meta property="og:image" content="{{.Image}}">
-<meta name="twitter:card" content="summary_large_image">
-<style>
+` + embedHead + `<style>
 body{margin:0;padding:12px;font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#222;background:#fff}
 h1{font-size:1.1em;margin:0 0 2px}
 .sub{margin:0 0 8px;color:#555}

@@ -639,14 +639,11 @@ func scriptHash(script string) string {
 	return "sha256-" + base64.StdEncoding.EncodeToString(sum[:])
 }
 
-// embedPage is the HTML of GET /embed/series. Everything is inline: the
-// page makes no request of its own (the oEmbed link and the og: image are
-// for consumers and crawlers, which browsers do not fetch). The height
-// script is written into the template as it is hashed.
-var embedPage = template.Must(template.New("embed").Parse(`<!doctype html>
-<html lang="{{.W.HTMLLang}}" data-theme="{{.Theme}}">
-<head>
-<meta charset="utf-8">
+// embedHead is the head every embed page shares: its title, the oEmbed
+// discovery link and the social card tags (absolute URLs, for consumers
+// and crawlers, which browsers do not fetch). The page's data names
+// Title, OEmbed, Source, URL and Image.
+const embedHead = `<meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>{{.Title}} – Krimstat</title>
@@ -658,7 +655,16 @@ var embedPage = template.Must(template.New("embed").Parse(`<!doctype html>
 <meta property="og:url" content="{{.URL}}">
 <meta property="og:image" content="{{.Image}}">
 <meta name="twitter:card" content="summary_large_image">
-<style>
+`
+
+// embedPage is the HTML of GET /embed/series. Everything is inline: the
+// page makes no request of its own (the oEmbed link and the og: image are
+// for consumers and crawlers, which browsers do not fetch). The height
+// script is written into the template as it is hashed.
+var embedPage = template.Must(template.New("embed").Parse(`<!doctype html>
+<html lang="{{.W.HTMLLang}}" data-theme="{{.Theme}}">
+<head>
+` + embedHead + `<style>
 {{.CSS}}body{margin:0;padding:12px;font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg)}
 h1{font-size:1.1em;margin:0 0 2px}
 .sub{margin:0 0 8px;color:var(--muted)}
