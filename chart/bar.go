@@ -50,6 +50,8 @@ type Bars struct {
 	// Number writes the axis' ticks and the bars' values (rounded to two
 	// decimals), as Chart.Number; nil writes them as Go does (1234.5).
 	Number func(float64) string
+	// ID starts the ids of the SVG's title and description, as Chart.ID.
+	ID string
 }
 
 // tick writes an axis tick.
@@ -160,12 +162,10 @@ func BarsSVG(w io.Writer, c Bars) error {
 
 	b := bufio.NewWriter(w)
 	esc := html.EscapeString
-	fmt.Fprintf(b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %s" width="100%%" role="img" aria-labelledby="chart-title chart-desc" font-family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif" font-size="12">`, c.Width, f(H))
-	fmt.Fprintf(b, `<title id="chart-title">%s</title><desc id="chart-desc">%s</desc>`, esc(c.Title), esc(c.Desc))
-	fmt.Fprintf(b, `<rect x="0" y="0" width="%d" height="%s" fill="#fff"/>`, c.Width, f(H))
+	svgHead(b, c.ID, c.Title, c.Desc, c.Width, H)
 
 	// Grid and x axis, from zero.
-	b.WriteString(`<g class="x-axis" fill="#444" stroke="#ddd">`)
+	b.WriteString(`<g class="x-axis grid" fill="#444" stroke="#ddd">`)
 	for _, t := range ticks {
 		x := sx(t)
 		fmt.Fprintf(b, `<line x1="%s" x2="%s" y1="%s" y2="%s"/>`, f(x), f(x), f(top), f(plotBottom))
@@ -191,10 +191,13 @@ func BarsSVG(w io.Writer, c Bars) error {
 		fmt.Fprintf(b, `<title>%s: %s</title>`, esc(bar.Label), esc(c.label(bar)))
 		fmt.Fprintf(b, `<text x="%s" y="%s" text-anchor="end" dominant-baseline="middle" fill="#222">%s</text>`, f(left-gap), f(mid), esc(string(label)))
 		if bar.Value == nil {
-			// No number: a dashed outline across the plot with the
-			// reason in it, so that nobody reads a length.
+			// No number: a dashed outline around the reason, as wide
+			// as the reason and no wider, so that nobody reads a
+			// length (an outline across the plot would look like the
+			// largest bar).
+			outline := math.Min(plotW-1, float64(len([]rune(c.label(bar))))*charWidth+12)
 			fmt.Fprintf(b, `<rect x="%s" y="%s" width="%s" height="%s" fill="none" stroke="#999" stroke-dasharray="4 3"/>`,
-				f(left+0.5), f(y+(rowH-barH)/2), f(plotW-1), f(barH))
+				f(left+0.5), f(y+(rowH-barH)/2), f(outline), f(barH))
 			fmt.Fprintf(b, `<text x="%s" y="%s" dominant-baseline="middle" fill="#444" font-style="italic">%s</text>`, f(left+6), f(mid), esc(c.label(bar)))
 			b.WriteString(`</g>`)
 			continue
@@ -212,7 +215,7 @@ func BarsSVG(w io.Writer, c Bars) error {
 		b.WriteString(`</g>`)
 	}
 	// The axis line at zero, over the bars' starts.
-	fmt.Fprintf(b, `<line x1="%s" x2="%s" y1="%s" y2="%s" stroke="#999"/>`, f(left), f(left), f(top), f(plotBottom))
+	fmt.Fprintf(b, `<line class="zero" x1="%s" x2="%s" y1="%s" y2="%s" stroke="#999"/>`, f(left), f(left), f(top), f(plotBottom))
 	b.WriteString(`</svg>`)
 	return b.Flush()
 }
@@ -317,14 +320,17 @@ func (p *painter) drawBars(c Bars, footer string) error {
 		y0, y1 := mid-barH/2, mid+barH/2
 		p.text(face, colTitle, left-0.4*size, mid+capMiddle(face), fit(face, b.Label, labelW), alignRight)
 		if b.Value == nil {
-			// The dashed, empty outline with the reason in it.
-			corners := []pt{{left, y0}, {right, y0}, {right, y1}, {left, y1}}
+			// The dashed, empty outline around the reason, as in the
+			// SVG: as wide as the reason, never across the plot.
+			reason := fit(face, c.label(b), plotW-size)
+			end := math.Min(right, left+measure(face, reason)+size)
+			corners := []pt{{left, y0}, {end, y0}, {end, y1}, {left, y1}}
 			var polys [][]pt
 			for j, a := range corners {
 				polys = append(polys, strokeSegment(a, corners[(j+1)%4], stroke, true)...)
 			}
 			p.fill(polys, colAxis)
-			p.text(face, colText, left+0.5*size, mid+capMiddle(face), fit(face, c.label(b), plotW-size), alignLeft)
+			p.text(face, colText, left+0.5*size, mid+capMiddle(face), reason, alignLeft)
 			continue
 		}
 		col := paletteRGBA(0)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -178,5 +179,23 @@ func TestBarsPNGOptionsRefused(t *testing.T) {
 		if err := chart.BarsPNG(&bytes.Buffer{}, nordicBars(), opt); err == nil {
 			t.Errorf("%+v: got no error, want one", opt)
 		}
+	}
+}
+
+// BenchmarkBarsPNG renders the twelve districts' comparison as the social
+// card (1200 × 630) at scale 1 and 2 and reports the bytes of each image.
+func BenchmarkBarsPNG(b *testing.B) {
+	c := districtBars()
+	for _, scale := range []int{1, 2} {
+		b.Run("1200x630@"+strconv.Itoa(scale), func(b *testing.B) {
+			var buf bytes.Buffer
+			for b.Loop() {
+				buf.Reset()
+				if err := chart.BarsPNG(&buf, c, chart.PNGOptions{Scale: scale, Footer: "Kilde: Politiet."}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(buf.Len()), "bytes")
+		})
 	}
 }

@@ -13,6 +13,7 @@ package chart
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
 	"html"
 	"io"
@@ -61,6 +62,10 @@ type Chart struct {
 	// two decimals), e.g. as a language writes numbers; nil writes them
 	// as Go does (1234.5).
 	Number func(float64) string
+	// ID starts the ids of the SVG's title and description (ID-title,
+	// ID-desc); empty means "chart". A page that inlines two charts (a
+	// wide and a narrow one) gives each its own, as ids must be unique.
+	ID string
 }
 
 // tick writes an axis tick.
@@ -119,9 +124,7 @@ func SVG(w io.Writer, c Chart) error {
 
 	b := bufio.NewWriter(w)
 	esc := html.EscapeString
-	fmt.Fprintf(b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %s" width="100%%" role="img" aria-labelledby="chart-title chart-desc" font-family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif" font-size="12">`, c.Width, f(H))
-	fmt.Fprintf(b, `<title id="chart-title">%s</title><desc id="chart-desc">%s</desc>`, esc(c.Title), esc(c.Desc))
-	fmt.Fprintf(b, `<rect x="0" y="0" width="%d" height="%s" fill="#fff"/>`, c.Width, f(H))
+	svgHead(b, c.ID, c.Title, c.Desc, c.Width, H)
 
 	// Grid and y axis.
 	b.WriteString(`<g class="y-axis" fill="#444" stroke="#ddd">`)
@@ -133,9 +136,13 @@ func SVG(w io.Writer, c Chart) error {
 	fmt.Fprintf(b, `<text transform="translate(14 %s) rotate(-90)" text-anchor="middle" stroke="none">%s</text>`, f(top+plotH/2), esc(c.Unit))
 	b.WriteString(`</g>`)
 
-	// x axis: a tick per year, thinned to at most 12 labels. With no
-	// points there are no years to show: the axis is drawn bare.
+	// x axis: a tick per year, thinned to at most 12 labels and so that
+	// labels (four digits) never touch on a narrow chart. With no points
+	// there are no years to show: the axis is drawn bare.
 	step := int(math.Ceil((x1 - x0) / 12))
+	if perYear := plotW / (x1 - x0); perYear > 0 {
+		step = max(step, int(math.Ceil((4*charWidth+10)/perYear)))
+	}
 	b.WriteString(`<g class="x-axis" fill="#444" stroke="#999">`)
 	fmt.Fprintf(b, `<line x1="%s" x2="%s" y1="%s" y2="%s"/>`, f(left), f(left+plotW), f(top+plotH), f(top+plotH))
 	for y := int(x0); n > 0 && y <= int(x1); y += step {
@@ -283,6 +290,17 @@ func f(v float64) string { return strconv.FormatFloat(math.Round(v*10)/10, 'f', 
 func formatTick(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
 // formatValue writes a value with at most two decimals.
+// svgHead writes the opening of a chart's SVG document: the root element,
+// which scales to its container, the accessible title and description
+// (their ids start with id, "chart" when empty) and the white background.
+func svgHead(b *bufio.Writer, id, title, desc string, width int, height float64) {
+	id = cmp.Or(id, "chart")
+	esc := html.EscapeString
+	fmt.Fprintf(b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %s" width="100%%" role="img" aria-labelledby="%s-title %s-desc" font-family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif" font-size="12">`, width, f(height), id, id)
+	fmt.Fprintf(b, `<title id="%s-title">%s</title><desc id="%s-desc">%s</desc>`, id, esc(title), id, esc(desc))
+	fmt.Fprintf(b, `<rect x="0" y="0" width="%d" height="%s" fill="#fff"/>`, width, f(height))
+}
+
 func formatValue(v float64) string { return strconv.FormatFloat(math.Round(v*100)/100, 'f', -1, 64) }
 
 // scales are the chart's axes, the same in every rendering: whole years on

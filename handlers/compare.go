@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"fmt"
 	"html/template"
+	"io"
 	"maps"
 	"net/http"
 	"net/url"
@@ -28,7 +29,7 @@ var CompareParams = []string{"offence", "region", "measure", "source", "per", "p
 var (
 	compareRoute      = route{params: slices.Clone(CompareParams), langs: chartLangs}
 	comparePNGRoute   = route{params: slices.Concat(CompareParams, pngParams), langs: chartLangs}
-	embedCompareRoute = route{params: slices.Clone(CompareParams), origin: true, langs: chartLangs}
+	embedCompareRoute = route{params: slices.Concat(CompareParams, []string{"theme"}), origin: true, langs: chartLangs}
 )
 
 // maxCompareRegions bounds the regions of one comparison: enough for the
@@ -164,13 +165,14 @@ func (h *Handler) compareView(c *gin.Context, q query, acceptLanguage string) (c
 	res := SeriesResponse{Data: set.Series[0], Series: set.Series, Periods: set.Periods,
 		Meta: SeriesMeta{Release: rel.ID, Released: rel.Created, Sources: set.Sources, Language: lang}}
 	v := compareView{
-		seriesView: seriesView{res: res, all: set.Series, unit: res.Data.Unit, query: query, lang: lang, w: wordsOf[lang],
-			apiQuery: apiQuery(canon, period.String(), len(regions), lang)},
+		seriesView: seriesView{res: res, all: set.Series, unit: wordsOf[lang].unit(res.Data.Unit), query: query, lang: lang, w: wordsOf[lang],
+			apiQuery: apiQuery(canon, period.String(), len(regions), lang, ""),
+			csvQuery: apiQuery(canon, period.String(), len(regions), lang, "csv")},
 		period: period.String(),
 		cw:     compareWordsOf[lang],
 	}
 	if res.Data.Per != 0 {
-		v.unit = res.Data.Unit + v.w.PerInhabitants
+		v.unit = v.w.unit(res.Data.Unit) + v.w.PerInhabitants
 	}
 	if err := h.names(ctx, rel.ID, &v.seriesView); err != nil {
 		return compareView{}, err
@@ -185,12 +187,15 @@ func (h *Handler) compareView(c *gin.Context, q query, acceptLanguage string) (c
 // query: GET /v1/series for the series the bars are read from, or, for
 // more regions than one series request takes, GET /v1/observations (every
 // source's figures); in the view's language. Period becomes from and to.
-func apiQuery(canon, period string, regions int, lang string) string {
+func apiQuery(canon, period string, regions int, lang, format string) string {
 	path, keep := "/v1/series", []string{"offence", "region", "measure", "source", "per", "small", "release"}
 	if regions > series.MaxSeries {
 		path, keep = "/v1/observations", []string{"offence", "region", "measure", "source", "release"}
 	}
 	parts := []string{"from=" + url.QueryEscape(period), "to=" + url.QueryEscape(period)}
+	if format != "" {
+		parts = append(parts, "format="+format)
+	}
 	for part := range strings.SplitSeq(canon, "&") {
 		name, _, _ := strings.Cut(part, "=")
 		if slices.Contains(keep, name) {
@@ -303,7 +308,7 @@ func (v compareView) table() []embedRow {
 		}
 		var flags string
 		if cb.point != nil {
-			flags = strings.Join(cb.point.Flags, ", ")
+			flags = v.w.flags(cb.point.Flags)
 		}
 		rows = append(rows, embedRow{Period: b.Label, Cells: []embedCell{{Text: shown, Num: true}, {Text: flags}}})
 	}
@@ -316,7 +321,18 @@ func (h *Handler) compareQuery(c *gin.Context, rt route) (compareView, error) {
 	if err != nil {
 		return compareView{}, err
 	}
-	return h.compareView(c, q, c.GetHeader("Accept-Language"))
+	// The embed page's theme is its look only: read, then left out of
+	// the comparison's query and its links to data.
+	theme := themeLight
+	if slices.Contains(rt.params, "theme") {
+		if theme, err = themeOf(q); err != nil {
+			return compareView{}, err
+		}
+		q.values.Del("theme")
+	}
+	v, err := h.compareView(c, q, c.GetHeader("Accept-Language"))
+	v.theme = theme
+	return v, err
 }
 
 // getCompareSVG godoc
@@ -403,20 +419,21 @@ func (h *Handler) getComparePNG(c *gin.Context) error {
 // consumers and crawlers, which browsers do not fetch) and its height
 // script, written into the template as it is hashed (embedPageCSP).
 var comparePage = template.Must(template.New("compare").Parse(`<!doctype html>
-<html lang="{{.W.HTMLLang}}">
+<html lang="{{.W.HTMLLang}}" data-theme="{{.Theme}}">
 <head>
 ` + embedHead + `<style>
-body{margin:0;padding:12px;font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#222;background:#fff}
+{{.CSS}}body{margin:0;padding:12px;font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg)}
 h1{font-size:1.1em;margin:0 0 2px}
-.sub{margin:0 0 8px;color:#555}
+.sub{margin:0 0 8px;color:var(--muted)}
 figure{margin:0}
 svg{display:block;max-width:100%;height:auto}
-figcaption,.meta{font-size:.85em;color:#444;margin-top:6px}
+{{.NarrowCSS}}
+figcaption,.meta{font-size:.85em;color:var(--muted);margin-top:6px}
 details{margin-top:8px;font-size:.9em}
 table{border-collapse:collapse;margin-top:4px}
-th,td{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left}
+th,td{padding:2px 8px;border-bottom:1px solid var(--rule);text-align:left}
 td.n{text-align:right;font-variant-numeric:tabular-nums}
-a{color:#1b5e9f}
+a{color:var(--link)}
 </style>
 </head>
 <body>
@@ -426,7 +443,7 @@ a{color:#1b5e9f}
 {{.SVG}}
 <figcaption class="source">{{.Source}}</figcaption>
 </figure>
-<p class="meta">{{.Licence}} <a href="{{.APIQuery}}" target="_blank" rel="noopener">{{.W.DataAPI}}</a></p>
+<p class="meta">{{.Licence}} <a href="{{.APIQuery}}" target="_blank" rel="noopener">{{.W.DataAPI}}</a> · <a href="{{.CSVQuery}}" download>{{.W.DownloadCSV}}</a></p>
 <details>
 <summary>{{.W.DataTable}}</summary>
 <table>
@@ -445,7 +462,7 @@ a{color:#1b5e9f}
 // embedCompare godoc
 //
 //	@Summary		One period across regions as an embeddable HTML chart
-//	@Description	A self-contained, responsive HTML page for an iframe: the chart of GET /v1/compare.svg inline, the title, unit, the notes that explain every region drawn without a number, the source line and licence, a link to the same figures in GET /v1/series, and a table of every region's value. In its head, the oEmbed discovery link (GET /oembed) and og:/twitter: tags whose image is GET /v1/compare.png of the same query, as absolute URLs on the origin asked. It loads nothing (Content-Security-Policy default-src 'none'); its one script, allowed by its hash, tells a framing page its height. It may be framed by any site. Same parameters as GET /v1/compare.svg.
+//	@Description	A self-contained, responsive HTML page for an iframe: the chart of GET /v1/compare.svg inline, the title, unit, the notes that explain every region drawn without a number, the source line and licence, a link to the same figures in GET /v1/series and one to download them as CSV, and a table of every region's value. In its head, the oEmbed discovery link (GET /oembed) and og:/twitter: tags whose image is GET /v1/compare.png of the same query, as absolute URLs on the origin asked. It loads nothing (Content-Security-Policy default-src 'none'); its one script, allowed by its hash, tells a framing page its height. It may be framed by any site. Same parameters as GET /v1/compare.svg.
 //	@Tags			embed
 //	@ID				embedCompare
 //	@Produce		html
@@ -458,6 +475,7 @@ a{color:#1b5e9f}
 //	@Param			small		query		int		false	"Counts below this are small"	minimum(0)	default(20)
 //	@Param			lang		query		string	false	"Language of the texts and names: en (default) or nb; without it, Accept-Language"	Enums(en, nb)
 //	@Param			release		query		string	false	"Release id (default: the current release)"
+//	@Param			theme		query		string	false	"Colours: light (default), dark, or auto (follows the reader's prefers-color-scheme); WCAG AA contrast in both"	Enums(light, dark, auto)	default(light)
 //	@Success		200			{string}	string	"HTML page"
 //	@Failure		400,404,406,500,503	{object}	problem.Problem
 //	@Router			/embed/compare [get]
@@ -466,21 +484,24 @@ func (h *Handler) embedCompare(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	var svg bytes.Buffer
-	if err := chart.BarsSVG(&svg, v.chart()); err != nil {
+	svg, err := twoCharts(func(w io.Writer, width int, id string) error {
+		c := v.chart()
+		c.ID, c.Width = id, width
+		return chart.BarsSVG(w, c)
+	})
+	if err != nil {
 		return err
 	}
 	// Consumers and crawlers need absolute URLs: the page's own, with the
 	// canonical query; its oEmbed answer; its PNG for social cards.
 	base := origin(c)
-	self := base + embedComparePath + v.query
+	self := base + withTheme(embedComparePath+v.query, v.theme)
 	var page bytes.Buffer
 	err = comparePage.Execute(&page, map[string]any{
 		"Title": v.title(), "Unit": v.unit, "Notes": v.notes(),
-		// The SVG comes from package chart, which escapes every text it writes.
-		"SVG":    template.HTML(svg.String()),
-		"Source": v.sourceLine(), "Licence": v.licenceLine(), "APIQuery": v.apiQuery,
-		"Rows": v.table(), "W": v.w, "CW": v.cw,
+		"SVG":    svg,
+		"Source": v.sourceLine(), "Licence": v.licenceLine(), "APIQuery": v.apiQuery, "CSVQuery": v.csvQuery,
+		"Rows": v.table(), "W": v.w, "CW": v.cw, "Theme": v.theme, "CSS": embedCSS, "NarrowCSS": narrowCSS,
 		"URL": self, "OEmbed": base + "/oembed?url=" + url.QueryEscape(self) + "&format=json",
 		"Image": base + "/v1/compare.png" + v.query,
 	})

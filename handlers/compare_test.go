@@ -140,7 +140,7 @@ func TestEmbedCompare(t *testing.T) {
 	}
 	body := rec.Body.String()
 	for _, want := range []string{
-		`<html lang="en">`,
+		`<html lang="en" data-theme="light">`,
 		"<h1>Human trafficking: reported offences, 2020</h1>",
 		`<span class="notes">The source published no number for Denmark (&lt;5).`,
 		"Source: UNODC",
@@ -152,9 +152,19 @@ func TestEmbedCompare(t *testing.T) {
 		`<tr><th scope="row">Sweden</th><td class="n">196</td><td></td></tr>`,
 		`<tr><th scope="row">Iceland</th><td class="n">17</td><td>small-count</td></tr>`,
 		`<tr><th scope="row">Denmark</th><td class="n">&lt;5</td><td>suppressed</td></tr>`,
+		// The reader's download: the same figures as CSV.
+		`<a href="/v1/series?format=csv&amp;from=2020&amp;measure=reported-offences&amp;offence=human-trafficking&amp;region=DK%2CFI%2CIS%2CNO%2CSE&amp;to=2020" download>Download data (CSV)</a>`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("page: got no %q in\n%s", want, body)
+		}
+	}
+	// The theme is the page's look only: the data links stay as they
+	// were, the page's own URL keeps it.
+	dark := serve(r, "/embed/compare?"+nordic+"&period=2020&theme=dark").Body.String()
+	for _, want := range []string{`data-theme="dark"`, `&amp;theme=dark`, `<a href="/v1/series?format=csv&amp;from=2020&amp;measure=reported-offences&amp;offence=human-trafficking&amp;region=DK%2CFI%2CIS%2CNO%2CSE&amp;to=2020" download>`} {
+		if !strings.Contains(dark, want) {
+			t.Errorf("dark page: got no %q in\n%s", want, dark)
 		}
 	}
 	// One inline script, the series page's height script, allowed by its
@@ -182,7 +192,7 @@ func TestEmbedCompare(t *testing.T) {
 	if nb.Code != http.StatusOK {
 		t.Fatalf("nb: status got %d, want 200\n%s", nb.Code, nb.Body)
 	}
-	for _, want := range []string{`<html lang="nb">`, `<th scope="col">Område</th>`, "Kilde: ", "Kilden publiserte ikke noe tall for Danmark"} {
+	for _, want := range []string{`<html lang="nb" data-theme="light">`, `<th scope="col">Område</th>`, "Kilde: ", "Kilden publiserte ikke noe tall for Danmark"} {
 		if !strings.Contains(nb.Body.String(), want) {
 			t.Errorf("nb page: got no %q", want)
 		}

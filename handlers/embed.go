@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"html/template"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -163,11 +164,11 @@ func (h *Handler) seriesView(c *gin.Context, raw, acceptLanguage string) (series
 	}
 	c.Header("Content-Language", lang)
 	query := link("", canon, langParam(lang))
-	v := seriesView{res: res, all: res.all(), unit: res.Data.Unit, apiQuery: "/v1/series" + link("", data, langParam(lang)), query: query,
+	v := seriesView{res: res, all: res.all(), unit: wordsOf[lang].unit(res.Data.Unit), apiQuery: "/v1/series" + link("", data, langParam(lang)), query: query,
 		csvQuery: "/v1/series" + link("", data, "format=csv", langParam(lang)), lang: lang,
 		w: wordsOf[lang], theme: theme, sourceAll: all, allQuery: link("", canonAll, langParam(lang)), from: reqs[0].From, to: reqs[0].To}
 	if res.Data.Per != 0 {
-		v.unit = res.Data.Unit + v.w.PerInhabitants
+		v.unit = v.w.unit(res.Data.Unit) + v.w.PerInhabitants
 	}
 	if err := h.names(ctx, rel.ID, &v); err != nil {
 		return seriesView{}, err
@@ -670,6 +671,7 @@ h1{font-size:1.1em;margin:0 0 2px}
 .sub{margin:0 0 8px;color:var(--muted)}
 figure{margin:0}
 svg{display:block;max-width:100%;height:auto}
+{{.NarrowCSS}}
 figcaption,.meta{font-size:.85em;color:var(--muted);margin-top:6px}
 details{margin-top:8px;font-size:.9em}
 table{border-collapse:collapse;margin-top:4px}
@@ -766,7 +768,45 @@ func themeCSS() string {
 		fmt.Fprintf(&b, "svg>g.series:nth-of-type(%dn+%d){stroke:var(--s%d);fill:var(--s%d)}svg>line:nth-of-type(%dn+%d){stroke:var(--s%d)}\n",
 			n, i+3, i+1, i+1, n, i+1, i+1)
 	}
+	// Bar charts (package chart's BarsSVG): the grid, the zero line, the
+	// texts of each bar, its outline when it has no number, and the bars
+	// in the first and, highlighted, the second colour of the lines.
+	b.WriteString("svg .grid{stroke:var(--rule)}svg>line.zero{stroke:var(--axis)}svg g.bar>text{fill:var(--fg)}" +
+		"svg g.bar>rect[fill=none]{stroke:var(--axis)}svg g.bar>rect:not([fill=none]){fill:var(--s1)}" +
+		"svg g.bar>rect[fill=\"" + chart.Palette()[1] + "\"]{fill:var(--s2)}\n")
 	return b.String()
+}
+
+// A chart drawn 640 units wide and shrunk into a phone's 300 pixels has
+// text 6 pixels high. So embed pages carry the chart twice, drawn
+// narrowWidth wide as well, and show that one in windows narrower than
+// 520 pixels, where its text stays at least 9 pixels high. Both SVGs are
+// the same figures; the hidden one is out of the accessibility tree
+// (display:none), and the table below serves screen readers.
+const (
+	narrowWidth  = 320
+	narrowHeight = 280 // a line chart's; a bar chart's follows its bars
+)
+
+// narrowCSS switches between the wide and the narrow chart.
+const narrowCSS = template.CSS(".chart-narrow{display:none}@media (max-width:519px){.chart-wide{display:none}.chart-narrow{display:block}}")
+
+// twoCharts draws a chart at 640 and at narrowWidth units wide with draw,
+// each with its own id prefix (ids must be unique in a page), into the
+// two elements narrowCSS switches between.
+func twoCharts(draw func(w io.Writer, width int, id string) error) (template.HTML, error) {
+	var b bytes.Buffer
+	b.WriteString(`<div class="chart-wide">`)
+	if err := draw(&b, 640, "chart"); err != nil {
+		return "", err
+	}
+	b.WriteString(`</div><div class="chart-narrow">`)
+	if err := draw(&b, narrowWidth, "chart-narrow"); err != nil {
+		return "", err
+	}
+	b.WriteString(`</div>`)
+	// The SVGs come from package chart, which escapes every text it writes.
+	return template.HTML(b.String()), nil
 }
 
 // embedCSS is themeCSS, written once.
@@ -802,7 +842,7 @@ func (v seriesView) table() (head []string, rows []embedRow) {
 				}
 			}
 			rows = append(rows, embedRow{Period: p.Period, Cells: []embedCell{
-				{Text: v.shown(p), Num: true}, {Text: change, Num: true}, {Text: strings.Join(p.Flags, ", ")}}})
+				{Text: v.shown(p), Num: true}, {Text: change, Num: true}, {Text: v.w.flags(p.Flags)}}})
 		}
 		return []string{v.w.Value, v.w.Change, v.w.Flags}, rows
 	}
@@ -820,7 +860,7 @@ func (v seriesView) table() (head []string, rows []embedRow) {
 			if p, ok := at[i][period]; ok {
 				text = v.shown(p)
 				if len(p.Flags) > 0 {
-					text += " (" + strings.Join(p.Flags, ", ") + ")"
+					text += " (" + v.w.flags(p.Flags) + ")"
 				}
 			}
 			r.Cells = append(r.Cells, embedCell{Text: text, Num: true})
@@ -858,8 +898,15 @@ func (h *Handler) embedSeries(c *gin.Context) error {
 		return err
 	}
 	theme := v.theme
-	var svg bytes.Buffer
-	if err := chart.SVG(&svg, v.chart()); err != nil {
+	svg, err := twoCharts(func(w io.Writer, width int, id string) error {
+		c := v.chart()
+		c.ID = id
+		if width != c.Width {
+			c.Width, c.Height = width, narrowHeight
+		}
+		return chart.SVG(w, c)
+	})
+	if err != nil {
 		return err
 	}
 	head, rows := v.table()
@@ -870,10 +917,9 @@ func (h *Handler) embedSeries(c *gin.Context) error {
 	var page bytes.Buffer
 	err = embedPage.Execute(&page, map[string]any{
 		"Title": v.title(), "Unit": v.unit, "Notes": v.notes(),
-		// The SVG comes from package chart, which escapes every text it writes.
-		"SVG":    template.HTML(svg.String()),
+		"SVG":    svg,
 		"Source": v.sourceLine(), "Licence": v.licenceLine(), "APIQuery": v.apiQuery, "CSVQuery": v.csvQuery,
-		"Several": v.several(), "Theme": theme, "Others": v.others(), "AllURL": withTheme("/embed/series"+v.allQuery, theme), "CSS": embedCSS, "Head": head, "Rows": rows, "Span": len(head) + 1, "W": v.w,
+		"Several": v.several(), "Theme": theme, "Others": v.others(), "AllURL": withTheme("/embed/series"+v.allQuery, theme), "CSS": embedCSS, "NarrowCSS": narrowCSS, "Head": head, "Rows": rows, "Span": len(head) + 1, "W": v.w,
 		"URL": self, "OEmbed": base + "/oembed?url=" + url.QueryEscape(self) + "&format=json",
 		"Image": base + "/v1/series.png" + v.query,
 	})

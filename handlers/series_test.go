@@ -575,7 +575,26 @@ func TestSeveralSeriesChart(t *testing.T) {
 	}
 	// Suppressed values are not markers, and no segment bridges a gap:
 	// Denmark 2010-2017 is one run, 2022 stands alone.
-	if n := strings.Count(body, "<circle"); n != 9+13 {
+	if n := strings.Count(wideChart(t, body), "<circle"); n != 9+13 {
 		t.Errorf("embed chart: got %d markers, want 22 (Denmark 9, Norway 13)", n)
 	}
+}
+
+// wideChart is the wide chart of an embed page, and checks that the page's
+// narrow chart draws the same lines and markers: the two differ in size
+// only.
+func wideChart(t *testing.T, page string) string {
+	t.Helper()
+	_, rest, ok := strings.Cut(page, `<div class="chart-wide">`)
+	wide, narrow, ok2 := strings.Cut(rest, `</div><div class="chart-narrow">`)
+	if !ok || !ok2 {
+		t.Fatalf("the page has no wide and narrow chart:\n%s", page)
+	}
+	narrow, _, _ = strings.Cut(narrow, `</div>`)
+	for _, el := range []string{"<circle", `<g class="series"`, `<g class="bar"`, "<path"} {
+		if w, n := strings.Count(wide, el), strings.Count(narrow, el); w != n {
+			t.Errorf("%s: %d in the wide chart, %d in the narrow one", el, w, n)
+		}
+	}
+	return wide
 }

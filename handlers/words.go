@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/krimstat/krimstat/series"
 	"github.com/krimstat/krimstat/store"
 )
 
@@ -24,6 +25,12 @@ type words struct {
 	DownloadCSV, OtherSources, AllSources     string
 	EmptyCell, NoFiguresThis, NoFiguresThese  string
 	Year, Half, Tertial, Quarter, Month       string
+	// Units and FlagNames translate the release's units and the flags of
+	// observations and points (store.Flags, series.FlagSmallCount, ...)
+	// into the language; English has none and shows them as published.
+	// TestUnitsAndFlagsTranslated fails on any unit of the bundled
+	// release or any flag without a text in nb and nn.
+	Units, FlagNames map[string]string
 }
 
 // wordsOf holds the words by language.
@@ -57,6 +64,20 @@ var wordsOf = map[string]words{
 		OtherSources: "Andre kilder har tall som ikke vises her (%s).", AllSources: "Vis alle kilder",
 		EmptyCell: ". Tom celle: ingen tall for perioden.", NoFiguresThis: "Ingen tall for denne serien.", NoFiguresThese: "Ingen tall for disse seriene.",
 		Year: "kalenderår", Half: "halvår", Tertial: "januar–april osv. (tertial)", Quarter: "kvartal", Month: "måned",
+		Units: map[string]string{
+			"persons": "personer", "offences": "lovbrudd",
+			"offences per 100,000 inhabitants": "lovbrudd per 100 000 innbyggere",
+		},
+		FlagNames: map[string]string{
+			store.FlagApproximate: "omtrentlig", store.FlagSuppressed: "skjult av kilden",
+			store.FlagLaterVintage: "senere opptelling", store.FlagPartialYear: "del av år",
+			store.FlagOn2016Boundaries: "oppgitt for distriktene fra 2016", store.FlagInconsistentInSource: "motstridende i kilden",
+			store.FlagBreakInSeries: "brudd i serien", store.FlagProvisional: "foreløpig", store.FlagEstimated: "anslått",
+			store.FlagRevised: "revidert", store.FlagDefinitionDiffers: "annen definisjon", store.FlagLowReliability: "lav pålitelighet",
+			store.FlagConfidential: "konfidensielt", store.FlagNotApplicable: "ikke relevant", store.FlagNotSignificant: "ikke signifikant",
+			store.FlagForecast: "prognose", store.FlagEurostatEstimate: "anslag fra Eurostat",
+			series.FlagSmallCount: "lite tall", series.FlagHarmonised: "regnet om til distriktene fra 2016",
+		},
 	},
 	// Nynorsk: the texts only. Names of offences, regions and measures
 	// are the Bokmål ones (text), since the release has only English and
@@ -75,7 +96,43 @@ var wordsOf = map[string]words{
 		OtherSources: "Andre kjelder har tal som ikkje er viste her (%s).", AllSources: "Vis alle kjelder",
 		EmptyCell: ". Tom celle: ingen tal for perioden.", NoFiguresThis: "Ingen tal for denne serien.", NoFiguresThese: "Ingen tal for desse seriane.",
 		Year: "kalenderår", Half: "halvår", Tertial: "januar–april osv. (tertial)", Quarter: "kvartal", Month: "månad",
+		Units: map[string]string{
+			"persons": "personar", "offences": "lovbrot",
+			"offences per 100,000 inhabitants": "lovbrot per 100 000 innbyggjarar",
+		},
+		FlagNames: map[string]string{
+			store.FlagApproximate: "omtrentleg", store.FlagSuppressed: "skjult av kjelda",
+			store.FlagLaterVintage: "seinare opptelling", store.FlagPartialYear: "del av år",
+			store.FlagOn2016Boundaries: "oppgitt for distrikta frå 2016", store.FlagInconsistentInSource: "motstridande i kjelda",
+			store.FlagBreakInSeries: "brot i serien", store.FlagProvisional: "førebels", store.FlagEstimated: "anslått",
+			store.FlagRevised: "revidert", store.FlagDefinitionDiffers: "anna definisjon", store.FlagLowReliability: "låg pålitelegheit",
+			store.FlagConfidential: "konfidensielt", store.FlagNotApplicable: "ikkje relevant", store.FlagNotSignificant: "ikkje signifikant",
+			store.FlagForecast: "prognose", store.FlagEurostatEstimate: "anslag frå Eurostat",
+			series.FlagSmallCount: "lite tal", series.FlagHarmonised: "rekna om til distrikta frå 2016",
+		},
 	},
+}
+
+// unit is a release's unit in the language: as published when the
+// language has no text for it.
+func (w words) unit(u string) string {
+	if t, ok := w.Units[u]; ok {
+		return t
+	}
+	return u
+}
+
+// flags lists flags in the language, comma-separated: each as published
+// (its id) when the language has no text for it.
+func (w words) flags(flags []string) string {
+	out := make([]string, len(flags))
+	for i, f := range flags {
+		out[i] = f
+		if t, ok := w.FlagNames[f]; ok {
+			out[i] = t
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // number writes v as the language writes numbers: in English as before

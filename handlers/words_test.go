@@ -1,10 +1,15 @@
 package handlers
 
 import (
+	"bytes"
 	"math"
 	"reflect"
 	"strconv"
 	"testing"
+
+	"github.com/krimstat/krimstat/data"
+	"github.com/krimstat/krimstat/series"
+	"github.com/krimstat/krimstat/store"
 )
 
 // TestWords checks that every text of charts and embeds exists in every
@@ -64,6 +69,37 @@ func TestThemeContrast(t *testing.T) {
 		for i, c := range p.series {
 			if r := contrast(t, c, p.bg); r < 3 {
 				t.Errorf("%s: line %d %s on %s: got %.2f:1, want 3:1 or more", name, i+1, c, p.bg, r)
+			}
+		}
+	}
+}
+
+// TestUnitsAndFlagsTranslated checks that every unit of the bundled
+// release and every flag an observation or a point can carry has a text in
+// each language other than English, which shows them as published: a
+// Norwegian page must not fall back to "offences" or "suppressed".
+func TestUnitsAndFlagsTranslated(t *testing.T) {
+	ds, err := store.DecodeDataset(bytes.NewReader(data.Bundled))
+	if err != nil {
+		t.Fatal(err)
+	}
+	flags := []string{series.FlagSmallCount, series.FlagHarmonised}
+	for _, f := range store.Flags {
+		flags = append(flags, f.ID)
+	}
+	for _, lang := range chartLangs {
+		if lang == langEN {
+			continue
+		}
+		w := wordsOf[lang]
+		for _, m := range ds.Measures {
+			if w.Units[m.Unit] == "" {
+				t.Errorf("%s: unit %q (measure %s) has no text", lang, m.Unit, m.ID)
+			}
+		}
+		for _, f := range flags {
+			if w.FlagNames[f] == "" {
+				t.Errorf("%s: flag %q has no text", lang, f)
 			}
 		}
 	}
