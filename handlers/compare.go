@@ -502,7 +502,7 @@ func (h *Handler) embedCompare(c *gin.Context) error {
 		"SVG":    svg,
 		"Source": v.sourceLine(), "Licence": v.licenceLine(), "APIQuery": v.apiQuery, "CSVQuery": v.csvQuery,
 		"Rows": v.table(), "W": v.w, "CW": v.cw, "Theme": v.theme, "CSS": embedCSS, "NarrowCSS": narrowCSS,
-		"URL": self, "OEmbed": base + "/oembed?url=" + url.QueryEscape(self) + "&format=json",
+		"URL": self, "OEmbed": base + "/oembed?url=" + url.QueryEscape(self) + "&format=json", "Feed": base + feedPath,
 		"Image": base + "/v1/compare.png" + v.query,
 	})
 	if err != nil {

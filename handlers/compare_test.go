@@ -152,6 +152,8 @@ func TestEmbedCompare(t *testing.T) {
 		`<tr><th scope="row">Sweden</th><td class="n">196</td><td></td></tr>`,
 		`<tr><th scope="row">Iceland</th><td class="n">17</td><td>small-count</td></tr>`,
 		`<tr><th scope="row">Denmark</th><td class="n">&lt;5</td><td>suppressed</td></tr>`,
+		// Feed readers find the releases and their changes.
+		`<link rel="alternate" type="application/atom+xml" href="http://example.com/v1/releases.atom"`,
 		// The reader's download: the same figures as CSV.
 		`<a href="/v1/series?format=csv&amp;from=2020&amp;measure=reported-offences&amp;offence=human-trafficking&amp;region=DK%2CFI%2CIS%2CNO%2CSE&amp;to=2020" download>Download data (CSV)</a>`,
 	} {

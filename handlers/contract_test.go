@@ -92,6 +92,8 @@ func TestContract(t *testing.T) {
 		{"/v1/releases", "/v1/releases?format=csv", ""},
 		{"/v1/releases", "/v1/releases?limit=1", ""},
 		{"/v1/releases/{id}", "/v1/releases/nope", ""},
+		{"/v1/releases/{id}/changes", "/v1/releases/nope/changes", ""},
+		{"/v1/releases.atom", "/v1/releases.atom", ""},
 		{"/v1/releases/{id}/download", "/v1/releases/current/download", ""},
 		{"/v1/releases/{id}/download", "/v1/releases/nope/download", ""},
 		{"/healthz", "/healthz", ""},
@@ -99,7 +101,12 @@ func TestContract(t *testing.T) {
 		{"/openapi.json", "/openapi.json", ""},
 	}
 	ds, _ := bundled()
-	tests = append(tests, struct{ path, target, accept string }{"/v1/releases/{id}", "/v1/releases/" + ds.Release.ID, ""})
+	tests = append(tests, struct{ path, target, accept string }{"/v1/releases/{id}", "/v1/releases/" + ds.Release.ID, ""},
+		// The bundled release supersedes none: without since a 400, with
+		// itself as since a report of no change. TestChangesContract checks
+		// one with changes.
+		struct{ path, target, accept string }{"/v1/releases/{id}/changes", "/v1/releases/" + ds.Release.ID + "/changes", ""},
+		struct{ path, target, accept string }{"/v1/releases/{id}/changes", "/v1/releases/" + ds.Release.ID + "/changes?since=" + ds.Release.ID, ""})
 	seen := map[string]bool{}
 	for _, tt := range tests {
 		req := httptest.NewRequest("GET", tt.target, nil)

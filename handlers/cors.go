@@ -14,7 +14,9 @@ import (
 // route uses cookies or credentials. Preflight requests are answered here
 // with 204 and never reach a handler.
 func publicCORS() gin.HandlerFunc {
-	exposed := []string{"ETag", "Link", releaseHeader, problem.RequestIDHeader, "RateLimit", "RateLimit-Policy", "Retry-After", "Content-Disposition"}
+	// Deprecation and Sunset tell a browser client that a route it uses
+	// is going away (STABILITY.md).
+	exposed := []string{"ETag", "Link", releaseHeader, problem.RequestIDHeader, "RateLimit", "RateLimit-Policy", "Retry-After", "Content-Disposition", "Deprecation", "Sunset"}
 	c := cors.New(cors.Options{
 		AllowedOrigins: []string{"*"},
 		AllowedMethods: []string{http.MethodGet, http.MethodHead},

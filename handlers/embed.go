@@ -641,14 +641,16 @@ func scriptHash(script string) string {
 }
 
 // embedHead is the head every embed page shares: its title, the oEmbed
-// discovery link and the social card tags (absolute URLs, for consumers
-// and crawlers, which browsers do not fetch). The page's data names
-// Title, OEmbed, Source, URL and Image.
+// discovery link, the feed of releases and their changes, and the social
+// card tags (absolute URLs, for consumers, feed readers and crawlers,
+// which browsers do not fetch). The page's data names Title, OEmbed, Feed,
+// Source, URL and Image.
 const embedHead = `<meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>{{.Title}} – Krimstat</title>
 <link rel="alternate" type="application/json+oembed" href="{{.OEmbed}}" title="{{.Title}}">
+<link rel="alternate" type="application/atom+xml" href="{{.Feed}}" title="Krimstat releases and changes">
 <meta property="og:type" content="website">
 <meta property="og:site_name" content="Krimstat">
 <meta property="og:title" content="{{.Title}}">
@@ -920,7 +922,7 @@ func (h *Handler) embedSeries(c *gin.Context) error {
 		"SVG":    svg,
 		"Source": v.sourceLine(), "Licence": v.licenceLine(), "APIQuery": v.apiQuery, "CSVQuery": v.csvQuery,
 		"Several": v.several(), "Theme": theme, "Others": v.others(), "AllURL": withTheme("/embed/series"+v.allQuery, theme), "CSS": embedCSS, "NarrowCSS": narrowCSS, "Head": head, "Rows": rows, "Span": len(head) + 1, "W": v.w,
-		"URL": self, "OEmbed": base + "/oembed?url=" + url.QueryEscape(self) + "&format=json",
+		"URL": self, "OEmbed": base + "/oembed?url=" + url.QueryEscape(self) + "&format=json", "Feed": base + feedPath,
 		"Image": base + "/v1/series.png" + v.query,
 	})
 	if err != nil {

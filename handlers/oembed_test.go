@@ -201,8 +201,8 @@ func TestOEmbedThroughCache(t *testing.T) {
 				origins = append(origins, m[1])
 			}
 		}
-		if len(origins) != 4 || slices.ContainsFunc(origins, func(o string) bool { return o != c.want && o != url.QueryEscape(c.want) }) {
-			t.Errorf("embed page asked of %s with X-Forwarded-Proto %q: got absolute URLs on %v, want 4 on %s (X-Cache %s)",
+		if len(origins) != 5 || slices.ContainsFunc(origins, func(o string) bool { return o != c.want && o != url.QueryEscape(c.want) }) {
+			t.Errorf("embed page asked of %s with X-Forwarded-Proto %q: got absolute URLs on %v, want 5 on %s (the page, its oEmbed, its feed, its image; X-Cache %s)",
 				c.host, c.proto, origins, c.want, rec.Header().Get("X-Cache"))
 		}
 		if cached[c.want] && rec.Header().Get("X-Cache") != httpcache.HitLocal {
@@ -369,8 +369,8 @@ func TestEmbedCompareThroughCache(t *testing.T) {
 				origins = append(origins, m[1])
 			}
 		}
-		if len(origins) != 4 || slices.ContainsFunc(origins, func(o string) bool { return o != c.want && o != url.QueryEscape(c.want) }) {
-			t.Errorf("comparison page asked of %s with X-Forwarded-Proto %q: got absolute URLs on %v, want 4 on %s (X-Cache %s)",
+		if len(origins) != 5 || slices.ContainsFunc(origins, func(o string) bool { return o != c.want && o != url.QueryEscape(c.want) }) {
+			t.Errorf("comparison page asked of %s with X-Forwarded-Proto %q: got absolute URLs on %v, want 5 on %s (the page, its oEmbed, its feed, its image; X-Cache %s)",
 				c.host, c.proto, origins, c.want, rec.Header().Get("X-Cache"))
 		}
 		if cached[c.want] && rec.Header().Get("X-Cache") != httpcache.HitLocal {

@@ -27,7 +27,7 @@ type ReleaseItem struct {
 // listReleases godoc
 //
 //	@Summary		List releases
-//	@Description	Every loaded release of the data, newest first; one is current. Pass release=<id> to any data route to read an earlier release, so a cited figure can always be found again.
+//	@Description	Every loaded release of the data, newest first; one is current. Pass release=<id> to any data route to read an earlier release, so a cited figure can always be found again. A release that superseded another counts its changes since it (changes; the details are at /v1/releases/{id}/changes). /v1/releases.atom is the same list as a feed.
 //	@Tags			releases
 //	@ID				listReleases
 //	@Produce		json
@@ -55,9 +55,19 @@ func (h *Handler) listReleases(c *gin.Context) error {
 		return err
 	}
 	if format == formatCSV {
-		t := table{name: "krimstat-releases", header: []string{"id", "created", "current", "observations", "note"}}
+		// The change columns come after the columns files had before, so
+		// that readers by position keep working; they are empty for a
+		// release that records no changes.
+		t := table{name: "krimstat-releases", header: []string{"id", "created", "current", "observations", "note",
+			"changes_since", "added", "removed", "revised", "metadata_revised"}}
 		for _, r := range rs {
-			t.rows = append(t.rows, []string{r.ID, r.Created, strconv.FormatBool(r.Current), strconv.Itoa(r.Counts["observations"]), r.Note})
+			row := []string{r.ID, r.Created, strconv.FormatBool(r.Current), strconv.Itoa(r.Counts["observations"]), r.Note}
+			if ch := r.Changes; ch != nil {
+				row = append(row, ch.Since, strconv.Itoa(ch.Added), strconv.Itoa(ch.Removed), strconv.Itoa(ch.Revised), strconv.Itoa(ch.MetadataRevised))
+			} else {
+				row = append(row, "", "", "", "", "")
+			}
+			t.rows = append(t.rows, row)
 		}
 		writeCSV(c, t)
 		return nil
@@ -69,7 +79,7 @@ func (h *Handler) listReleases(c *gin.Context) error {
 // getRelease godoc
 //
 //	@Summary		Get a release
-//	@Description	One release: its date, input files with SHA-256 checksums, and row counts per source.
+//	@Description	One release: its date, input files with SHA-256 checksums, row counts per source, and the counts of its changes since the release it superseded (changes, absent for a release that records none; the changes themselves are at /v1/releases/{id}/changes).
 //	@Tags			releases
 //	@ID				getRelease
 //	@Produce		json

@@ -6,6 +6,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
 
 	"github.com/krimstat/krimstat/series"
 	"github.com/krimstat/krimstat/store"
@@ -28,6 +31,53 @@ type route struct {
 	// langs are the languages the route answers in (nil: langs, those of
 	// the release's names); chart and embed routes offer chartLangs.
 	langs []string
+
+	// deprecated, when not zero, is the day the route was deprecated, and
+	// sunset, when not zero, the day it stops answering; successor is the
+	// path of the route that replaces it, if one does. Every response of a
+	// deprecated route says so in headers (see deprecationHeaders), its
+	// errors too, and the release feed announces it. Its handler's
+	// annotations carry @Deprecated, so the OpenAPI document says it too.
+	// STABILITY.md is the policy: at least twelve months from one day to
+	// the other.
+	deprecated, sunset time.Time
+	successor          string
+	// stamp holds the deprecation headers, built once when the route is
+	// registered.
+	stamp http.Header
+}
+
+// stabilityPolicy is the API's stability and deprecation policy, which
+// every deprecated route links to.
+const stabilityPolicy = "https://github.com/krimstat/krimstat/blob/main/STABILITY.md"
+
+// day is the start of a date in UTC, for the dates of a route's contract.
+func day(year int, month time.Month, d int) time.Time {
+	return time.Date(year, month, d, 0, 0, 0, 0, time.UTC)
+}
+
+// deprecationHeaders returns the headers that every response of a
+// deprecated route carries, or nil for a route that is not deprecated:
+// Deprecation as an RFC 9745 structured date (@ and Unix seconds), Sunset
+// as an RFC 8594 HTTP date, and links to the policy (rel="deprecation",
+// and rel="sunset" with a sunset) and to the successor
+// (rel="successor-version").
+func (rt route) deprecationHeaders() http.Header {
+	if rt.deprecated.IsZero() {
+		return nil
+	}
+	h := http.Header{}
+	h["Deprecation"] = []string{"@" + strconv.FormatInt(rt.deprecated.Unix(), 10)}
+	links := []string{"<" + stabilityPolicy + `>; rel="deprecation"; type="text/html"`}
+	if !rt.sunset.IsZero() {
+		h["Sunset"] = []string{rt.sunset.UTC().Format(http.TimeFormat)}
+		links = append(links, "<"+stabilityPolicy+`>; rel="sunset"; type="text/html"`)
+	}
+	if rt.successor != "" {
+		links = append(links, "<"+rt.successor+`>; rel="successor-version"`)
+	}
+	h["Link"] = links
+	return h
 }
 
 // language picks the language of a response on rt.
@@ -216,3 +266,68 @@ func (h *Handler) CacheKey(r *http.Request, pattern, current string) (canonical,
 	}
 	return canonical, format, true
 }
+
+// stampDeprecation puts the deprecation headers of the request's route, if
+// it is deprecated, on whatever response leaves: the handler's, a problem,
+// a 304 or a cached answer. The headers are added as the response's header
+// is sent rather than at the start, so that the response cache, which
+// copies the headers a handler set, never stores them: a cached answer
+// then gets them once, not twice.
+func (h *Handler) stampDeprecation(c *gin.Context) {
+	v, ok := h.routes.Load(c.FullPath())
+	if !ok || v.(route).stamp == nil {
+		c.Next()
+		return
+	}
+	w := &stampWriter{ResponseWriter: c.Writer, stamp: v.(route).stamp}
+	c.Writer = w
+	c.Next()
+	// A response that wrote nothing has its header sent by gin after the
+	// chain, past the writer.
+	w.apply()
+}
+
+// stampWriter adds headers to a response just before its header is sent.
+type stampWriter struct {
+	gin.ResponseWriter
+	stamp http.Header
+	done  bool
+}
+
+// apply adds the headers, once, unless the header is gone already.
+func (w *stampWriter) apply() {
+	if w.done || w.ResponseWriter.Written() {
+		return
+	}
+	w.done = true
+	h := w.ResponseWriter.Header()
+	for name, values := range w.stamp {
+		// Clipped: a value may be a slice shared with the response cache,
+		// which an append must not write into.
+		h[name] = append(slices.Clip(h[name]), values...)
+	}
+}
+
+func (w *stampWriter) WriteHeaderNow() {
+	w.apply()
+	w.ResponseWriter.WriteHeaderNow()
+}
+
+func (w *stampWriter) Write(b []byte) (int, error) {
+	w.apply()
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *stampWriter) WriteString(s string) (int, error) {
+	w.apply()
+	return w.ResponseWriter.WriteString(s)
+}
+
+func (w *stampWriter) Flush() {
+	w.apply()
+	w.ResponseWriter.Flush()
+}
+
+// Unwrap lets http.ResponseController reach the connection, for write
+// deadlines.
+func (w *stampWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -44,6 +44,9 @@ func (h *Handler) Routes(opt Options) *gin.Engine {
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
 	r.Use(withRequestID)
+	// A deprecated route says so on every response, refusals included, so
+	// its headers are added first of all (and sent last; see route.go).
+	r.Use(h.stampDeprecation)
 	// Metrics sit outside recovery, so a request that panics is counted as
 	// the 500 it becomes.
 	if opt.Metrics != nil {
@@ -108,7 +111,9 @@ func (h *Handler) Routes(opt Options) *gin.Engine {
 	h.get(v1, "/cite", citeRoute, h.getCite)
 	h.get(v1, "/population", populationRoute, h.listPopulation)
 	h.get(v1, "/releases", releasesRoute, h.listReleases)
+	h.get(v1, strings.TrimPrefix(feedPath, "/v1"), feedRoute, h.getReleasesFeed)
 	h.get(v1, "/releases/:id", route{}, h.getRelease)
+	h.get(v1, "/releases/:id/changes", changesRoute, h.getReleaseChanges)
 	// The release bundle keeps its own memo, strong ETag and byte ranges,
 	// so it skips the response cache; the gate and rate limit still apply.
 	h.get(r.Group("/v1", withTimeout(opt.RequestTimeout)), "/releases/:id/download", route{}, h.newBundles().downloadRelease)
@@ -124,11 +129,12 @@ func (h *Handler) Routes(opt Options) *gin.Engine {
 }
 
 // get registers a read route for GET and HEAD, and its contract for the
-// response cache's key.
+// response cache's key and the deprecation headers.
 func (h *Handler) get(g *gin.RouterGroup, path string, rt route, fn func(*gin.Context) error) {
 	hf := h.handle(fn)
 	g.GET(path, hf)
 	g.HEAD(path, hf)
+	rt.stamp = rt.deprecationHeaders()
 	h.routes.Store(joinPaths(g.BasePath(), path), rt)
 }
 

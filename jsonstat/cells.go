@@ -3,6 +3,7 @@ package jsonstat
 import (
 	"fmt"
 	"iter"
+	"strconv"
 	"strings"
 )
 
@@ -105,13 +106,24 @@ func (ds *Dataset) Cells() iter.Seq[Cell] {
 
 // describe renders a cell's codes in dimension order, as locators and error
 // messages show them: Tid=2013, LovbruddKrim=1AB.
-func (ds *Dataset) describe(i int) string {
+func (ds *Dataset) describe(i int) string { return ds.describeQuoted(i, nil) }
+
+// describeQuoted is describe with the label of the categories in quote
+// (dimension id to code to label) after their code: LovbruddKrim=1AB
+// "Kjøp av seksuelle tjenester". The label is quoted as Go quotes strings,
+// so that a label with a comma or a quote cannot be misread.
+func (ds *Dataset) describeQuoted(i int, quote map[string]map[string]string) string {
 	var b strings.Builder
 	for d, c := range ds.Coords(i) {
 		if d > 0 {
 			b.WriteString(", ")
 		}
-		fmt.Fprintf(&b, "%s=%s", ds.ID[d], ds.Dimension[ds.ID[d]].Codes[c])
+		id := ds.ID[d]
+		code := ds.Dimension[id].Codes[c]
+		fmt.Fprintf(&b, "%s=%s", id, code)
+		if l, ok := quote[id][code]; ok {
+			fmt.Fprintf(&b, " %s", strconv.Quote(l))
+		}
 	}
 	return b.String()
 }

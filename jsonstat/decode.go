@@ -107,10 +107,28 @@ func Decode(r io.Reader, name string) (*Dataset, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: read: %w", name, err)
 	}
+	return decode(data, name, false)
+}
+
+// DecodeMetadata reads a metadata document: a JSON-stat 2.0 dataset that
+// describes every dimension and category but carries no figures, as
+// PxWebApi v2 answers /tables/{id}/metadata?outputFormat=json-stat2 (its
+// value is an empty array whatever the sizes). It is checked as Decode
+// checks a dataset, except that an empty value array is accepted; the
+// dataset it returns has no cells to visit. Errors are as Decode's.
+func DecodeMetadata(r io.Reader, name string) (*Dataset, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("%s: read: %w", name, err)
+	}
+	return decode(data, name, true)
+}
+
+func decode(data []byte, name string, metadata bool) (*Dataset, error) {
 	if err := checkSyntax(data, name); err != nil {
 		return nil, err
 	}
-	p := parser{name: name}
+	p := parser{name: name, metadata: metadata}
 	ds := p.dataset(data)
 	if err := p.errs.err(); err != nil {
 		return nil, err
@@ -120,8 +138,9 @@ func Decode(r io.Reader, name string) (*Dataset, error) {
 
 // parser interprets a syntactically valid document, collecting errors.
 type parser struct {
-	name string
-	errs errList
+	name     string
+	metadata bool // an empty value array is allowed: the document describes, it does not count
+	errs     errList
 }
 
 func (p *parser) fail(path, format string, a ...any) {
@@ -601,6 +620,12 @@ func (p *parser) values(raw json.RawMessage, ds *Dataset) {
 	switch kindOf(raw) {
 	case "an array":
 		a, _ := p.array(raw, "value")
+		if p.metadata && len(a) == 0 {
+			// A metadata document: no cell has a value, and none is visited.
+			ds.sparse = true
+			ds.svalues = map[int]*float64{}
+			return
+		}
 		if len(a) != ds.n {
 			p.fail("value", "%d values, but the sizes %v multiply to %d", len(a), ds.Size, ds.n)
 			return

@@ -60,9 +60,28 @@ func (a axisPlan) id(coords []int) string {
 // symbol, or a null with a symbol that only annotates numbers, is an error.
 // Two cells that map to the same observation are an error naming both.
 // Errors are *Error values wrapping store.ErrInvalid.
+//
+// A mapping that selects categories by label is resolved against ds first
+// (see Resolve). Every category selected by label is quoted with its label
+// in the locators: SSB table 08484, LovbruddKrim=1AB "Kjøp av seksuelle
+// tjenester", Tid=2019.
 func MapWithGaps(ds *Dataset, m Mapping) ([]store.Observation, []Gap, error) {
+	if m.hasLabels() {
+		r, _, err := m.Resolve(ds)
+		if err != nil {
+			return nil, nil, err
+		}
+		m = r
+	}
 	if err := m.Validate(); err != nil {
 		return nil, nil, err
+	}
+	quote := map[string]map[string]string{}
+	for _, r := range m.Resolved {
+		if quote[r.Dimension] == nil {
+			quote[r.Dimension] = map[string]string{}
+		}
+		quote[r.Dimension][r.Code] = r.Label
 	}
 	var l errList
 	mbad := func(path, format string, a ...any) {
@@ -159,7 +178,10 @@ func MapWithGaps(ds *Dataset, m Mapping) ([]store.Observation, []Gap, error) {
 				Citizenship: plans[6].id(coords), RepatriationCountry: plans[7].id(coords),
 			},
 			Source: m.Source.ID, Confidence: m.Confidence, Flags: []string{},
-			Locator: fmt.Sprintf("%s, %s (value[%d])", table, ds.describe(i), i),
+			// The cell by its categories, never by its index in value:
+			// the index moves whenever the publisher adds a year, and a
+			// locator that changed with it would read as a revision.
+			Locator: fmt.Sprintf("%s, %s", table, ds.describeQuoted(i, quote)),
 		}
 		at := fmt.Sprintf("value[%d]", i)
 		key := strings.Join([]string{o.Offence, o.Region, o.Period, o.Measure,
@@ -242,6 +264,24 @@ func MapWithGaps(ds *Dataset, m Mapping) ([]store.Observation, []Gap, error) {
 		return nil, nil, err
 	}
 	return obs, gaps, nil
+}
+
+// hasLabels reports whether m selects any category by label.
+func (m Mapping) hasLabels() bool {
+	if len(m.FilterLabels) > 0 {
+		return true
+	}
+	for _, a := range []Axis{m.Offence, m.Region, m.Period, m.Measure} {
+		if len(a.Labels) > 0 {
+			return true
+		}
+	}
+	for _, a := range m.Breakdown {
+		if len(a.Labels) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // indexes yields the flat indexes Cells visits.

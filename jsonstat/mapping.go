@@ -46,6 +46,11 @@ type Mapping struct {
 	// category of that dimension are skipped (e.g. ContentsCode to the
 	// count rather than the rate per 1,000).
 	Filter map[string]string `json:"filter,omitempty"`
+	// FilterLabels fixes dimensions to the one category whose published
+	// label is exactly the given one. Resolve turns each into a Filter
+	// entry, so a category that is renamed or split fails loudly rather
+	// than filtering on a code that now means something else.
+	FilterLabels map[string]LabelFilter `json:"filter_labels,omitempty"`
 
 	// Status says what each status symbol of the source means. A symbol
 	// that is not listed is an error.
@@ -55,16 +60,32 @@ type Mapping struct {
 	StatusChars bool `json:"status_chars,omitempty"`
 	// Flags are added to every observation.
 	Flags []string `json:"flags,omitempty"`
+
+	// Resolved lists the categories Resolve selected by label. It is never
+	// read from a file; Map quotes these labels in the locators, so that the
+	// provenance of every observation shows the label it was chosen by.
+	Resolved []Resolution `json:"-"`
 }
 
 // Axis maps one Krimstat field to a source dimension, or fixes it when the
-// dataset has no such dimension.
+// dataset has no such dimension. Categories are selected by code, or by
+// their exact published label (Labels, in the language Lang), which Resolve
+// turns into codes against the dataset.
 type Axis struct {
 	Dimension string            `json:"dimension,omitempty"` // source dimension id
 	Fixed     string            `json:"fixed,omitempty"`     // a Krimstat id for every cell
 	Codes     map[string]string `json:"codes,omitempty"`     // source code to Krimstat id
+	Labels    map[string]string `json:"labels,omitempty"`    // exact source label to Krimstat id
+	Lang      string            `json:"lang,omitempty"`      // the language of Labels, e.g. no or en
 	Ignore    []string          `json:"ignore,omitempty"`    // source codes whose cells are skipped on purpose
 	Format    string            `json:"format,omitempty"`    // period codes only: ssb, eurostat or krimstat
+}
+
+// LabelFilter keeps the one category of a dimension whose published label
+// is exactly Label, in the language Lang.
+type LabelFilter struct {
+	Label string `json:"label"`
+	Lang  string `json:"lang"`
 }
 
 // Status actions.
@@ -191,6 +212,17 @@ func (m Mapping) Validate() error {
 		}
 		use(dim, path)
 	}
+	for _, dim := range sortedKeys(m.FilterLabels) {
+		path := "filter_labels" + member(false, dim)
+		f := m.FilterLabels[dim]
+		if strings.TrimSpace(f.Label) == "" {
+			bad(path+".label", "empty label: give the exact published label of the one category to keep")
+		}
+		if !langShape(f.Lang) {
+			bad(path+".lang", "%q: want the language of the label, such as no or en", f.Lang)
+		}
+		use(dim, path)
+	}
 	if m.Status == nil {
 		bad("status", "required: list every status symbol the source uses (an empty object if it uses none)")
 	}
@@ -238,8 +270,8 @@ func (m Mapping) validateAxis(path string, a Axis, breakdown bool, bad func(stri
 		bad(path, "give either a dimension or a fixed value, not both")
 		return
 	case a.Fixed != "":
-		if len(a.Codes) > 0 || len(a.Ignore) > 0 || a.Format != "" {
-			bad(path, "a fixed value takes no codes, ignore or format")
+		if len(a.Codes) > 0 || len(a.Labels) > 0 || len(a.Ignore) > 0 || a.Format != "" {
+			bad(path, "a fixed value takes no codes, labels, ignore or format")
 		}
 		if isPeriod {
 			if _, err := store.ParsePeriod(a.Fixed); err != nil {
@@ -258,11 +290,11 @@ func (m Mapping) validateAxis(path string, a Axis, breakdown bool, bad func(stri
 		default:
 			bad(path+".format", "%q: want %s, %s or %s", a.Format, FormatSSB, FormatEurostat, FormatKrimstat)
 		}
-		if a.Format == "" && len(a.Codes) == 0 {
-			bad(path, "give a format or codes to convert the period codes")
+		if a.Format == "" && len(a.Codes) == 0 && len(a.Labels) == 0 {
+			bad(path, "give a format, codes or labels to convert the period codes")
 		}
-	case len(a.Codes) == 0:
-		bad(path+".codes", "no codes: say which source code means which Krimstat id")
+	case len(a.Codes) == 0 && len(a.Labels) == 0:
+		bad(path+".codes", "no codes: say which source code (or exact label, in labels) means which Krimstat id")
 	}
 	for _, code := range sortedKeys(a.Codes) {
 		id := a.Codes[code]
@@ -284,4 +316,66 @@ func (m Mapping) validateAxis(path string, a Axis, breakdown bool, bad func(stri
 			bad(fmt.Sprintf("%s.ignore[%d]", path, i), "code %q is listed twice", code)
 		}
 	}
+	if len(a.Labels) > 0 && !langShape(a.Lang) {
+		bad(path+".lang", "%q: labels need the language they are written in, such as no or en", a.Lang)
+	} else if a.Lang != "" && !langShape(a.Lang) {
+		bad(path+".lang", "%q: want a language such as no or en", a.Lang)
+	}
+	byCode := map[string]string{}
+	for _, code := range sortedKeys(a.Codes) {
+		byCode[a.Codes[code]] = code
+	}
+	for _, label := range sortedKeys(a.Labels) {
+		id := a.Labels[label]
+		lp := path + ".labels" + quotedKey(label)
+		if strings.TrimSpace(label) == "" {
+			bad(lp, "empty label: give the exact published label")
+		}
+		switch {
+		case isPeriod:
+			if _, err := store.ParsePeriod(id); err != nil {
+				bad(lp, "%v", err)
+			}
+		case id == "" && !breakdown:
+			bad(lp, "empty Krimstat id")
+		case id != "" && !idShape(id):
+			bad(lp, "%q is not shaped like a Krimstat id (letters, digits, and - / . _ inside)", id)
+		}
+		// The same id by a label and by a code would give two cells the
+		// same observation, or hide which of the two is meant.
+		if code, dup := byCode[id]; dup {
+			bad(lp, "Krimstat id %q is also mapped by code %q in %s.codes: select it by a label or by a code, not both", id, code, path)
+		}
+	}
+}
+
+// langShape reports whether s looks like a language code (no, nb, en).
+func langShape(s string) bool {
+	if len(s) < 2 || len(s) > 3 {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// idShape reports whether s looks like a Krimstat id: sex-purchase,
+// iccs/0301, NO, UKC-L, pd2016-oslo. It checks the shape only; whether the
+// id exists is the release's business.
+func idShape(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		case (r == '-' || r == '/' || r == '.' || r == '_') && i > 0 && i < len(s)-1:
+		default:
+			return false
+		}
+	}
+	return true
 }

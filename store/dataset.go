@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 )
 
@@ -74,6 +75,9 @@ func (d *Dataset) Validate() error {
 	}
 	if d.Release.ID == "" {
 		bad("release: id is empty")
+	}
+	if c := d.Release.Changes; c != nil && (c.Since == "" || c.Since == d.Release.ID) {
+		bad("release: changes.since %q: want the id of an earlier release", c.Since)
 	}
 	offences := map[string]bool{}
 	for i, o := range d.Offences {
@@ -159,6 +163,17 @@ func (d *Dataset) Validate() error {
 		}
 		if o.Locator == "" {
 			bad("%s: locator is empty", at)
+		}
+		if r := o.Revision; r != nil {
+			if r.Release == "" {
+				bad("%s: revision: release is empty", at)
+			}
+			if (r.Value == nil) == (r.ValueText == "") {
+				bad("%s: revision: exactly one of value and value_text must be set", at)
+			}
+			if !slices.Contains(o.Flags, FlagRevised) {
+				bad("%s: revision without the %s flag", at, FlagRevised)
+			}
 		}
 		k := o.Key()
 		if j, dup := keys[k]; dup {

@@ -189,7 +189,21 @@ type Observation struct {
 	Source     string    `json:"source"`
 	Confidence string    `json:"confidence"` // A: official primary; B: secondary quoting official
 	Locator    string    `json:"locator"`
+	// Revision is set on a figure that an earlier release published with
+	// another value: what it was, and in which release. It is absent for a
+	// figure never revised, so responses without revisions keep their shape.
+	Revision *Revision `json:"revision,omitempty"`
 } // @name Observation
+
+// Revision is what an observation's figure was before a later release
+// revised it: the value (null when the source printed text) and value_text
+// of Release, the release the figure was last published in with them. An
+// observation carrying a Revision also carries FlagRevised.
+type Revision struct {
+	Release   string   `json:"release" example:"2024-06-01"`
+	Value     *float64 `json:"value" extensions:"x-nullable"`
+	ValueText string   `json:"value_text,omitempty"`
+} // @name Revision
 
 // keySep separates the fields of an observation key. It sorts below every
 // printable character, so shorter ids sort before longer ones that share a prefix.
@@ -218,14 +232,44 @@ type PopulationFigure struct {
 
 // Release is one loaded version of the whole dataset. Created is the
 // release's date (RFC 3339). Files lists the input files with checksums.
+// Changes, when set, counts how its observations differ from those of the
+// release it superseded.
 type Release struct {
 	ID      string         `json:"id"`
 	Created string         `json:"created"`
 	Note    string         `json:"note,omitempty"`
 	Files   []ReleaseFile  `json:"files,omitempty"`
 	Counts  map[string]int `json:"counts,omitempty"`
+	Changes *ChangeSummary `json:"changes,omitempty"`
 	Current bool           `json:"current"`
 } // @name Release
+
+// ChangeCounts counts how the observations of one release differ from
+// those of an earlier one, each observation of either counted once: added
+// (only in the later), removed (only in the earlier), revised (value or
+// value_text changed), metadata_revised (only flags, confidence or locator
+// changed) or unchanged.
+type ChangeCounts struct {
+	Added           int `json:"added"`
+	Removed         int `json:"removed"`
+	Revised         int `json:"revised"`
+	MetadataRevised int `json:"metadata_revised"`
+	Unchanged       int `json:"unchanged"`
+} // @name ChangeCounts
+
+// SourceChanges are the change counts of the observations of one source.
+type SourceChanges struct {
+	Source string `json:"source"`
+	ChangeCounts
+} // @name SourceChanges
+
+// ChangeSummary counts the changes of a release since the release Since
+// that it superseded, in all and per source (in source id order).
+type ChangeSummary struct {
+	Since string `json:"since"`
+	ChangeCounts
+	Sources []SourceChanges `json:"sources"`
+} // @name ChangeSummary
 
 // ReleaseFile is one input file of a release.
 type ReleaseFile struct {

@@ -36,6 +36,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return ingestCmd(ctx, rest, getenv, stdout)
 	case "migrate":
 		return migrate(ctx, rest, getenv, stdout)
+	case "sync":
+		return syncCmd(ctx, rest, getenv, stdout)
 	case "export":
 		return exportCmd(ctx, rest, getenv, stdout)
 	case "healthcheck":

@@ -77,7 +77,7 @@ func generateSwagger(root, docsDir string) error {
 	var log warnings
 	cfg := &gen.Config{
 		Debugger: &log,
-		// Response types live in handlers, series, problem and store;
+		// Response types live in handlers, series, problem, store and changes;
 		// naming them here lets swag resolve them without walking every
 		// dependency (gin and the rest of the module graph), which would be
 		// slow and could pull unrelated types in.
@@ -376,10 +376,10 @@ func FindRoot(dir string) (string, error) {
 
 // searchDirs lists the packages whose types the API documents: handlers
 // (first: swag reads the general API info from its doc.go), then those of
-// series, problem and store that exist under root.
+// series, problem, store and changes that exist under root.
 func searchDirs(root string) string {
 	dirs := []string{filepath.Join(root, "handlers")}
-	for _, name := range []string{"series", "problem", "store"} {
+	for _, name := range []string{"series", "problem", "store", "changes"} {
 		if st, err := os.Stat(filepath.Join(root, name)); err == nil && st.IsDir() {
 			dirs = append(dirs, filepath.Join(root, name))
 		}

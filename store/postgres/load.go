@@ -89,9 +89,13 @@ func (s *Store) write(ctx context.Context, tx pgx.Tx, d *store.Dataset) error {
 	if err != nil {
 		return err
 	}
+	changes, err := jsonOrNull(d.Release.Changes)
+	if err != nil {
+		return err
+	}
 	if _, err := tx.Exec(ctx,
-		`INSERT INTO releases (id, created, note, files, counts) VALUES ($1, $2, $3, $4, $5)`,
-		id, d.Release.Created, d.Release.Note, string(files), string(counts)); err != nil {
+		`INSERT INTO releases (id, created, note, files, counts, changes) VALUES ($1, $2, $3, $4, $5, $6)`,
+		id, d.Release.Created, d.Release.Note, string(files), string(counts), changes); err != nil {
 		return fmt.Errorf("releases: %w", err)
 	}
 
@@ -132,17 +136,22 @@ func (s *Store) write(ctx context.Context, tx pgx.Tx, d *store.Dataset) error {
 			return []any{id, i, p.Region, p.Date, p.Value, p.Source, p.Locator}, nil
 		}},
 		{"observations", []string{"release_id", "key", "offence", "region", "measure", "period", "period_start", "period_end",
-			"sex", "age", "citizenship", "repatriation_country", "value", "value_text", "flags", "source", "confidence", "locator"},
+			"sex", "age", "citizenship", "repatriation_country", "value", "value_text", "flags", "source", "confidence", "locator",
+			"revision"},
 			len(d.Observations), func(i int) ([]any, error) {
 				o := d.Observations[i]
 				p, err := store.ParsePeriod(o.Period)
 				if err != nil {
 					return nil, err
 				}
+				rev, err := jsonOrNull(o.Revision)
+				if err != nil {
+					return nil, err
+				}
 				b := o.Breakdown
 				return []any{id, o.Key(), o.Offence, o.Region, o.Measure, o.Period, p.Start(), p.End(),
 					b.Sex, b.Age, b.Citizenship, b.RepatriationCountry, o.Value, o.ValueText, o.Flags,
-					o.Source, o.Confidence, o.Locator}, nil
+					o.Source, o.Confidence, o.Locator, rev}, nil
 			}},
 	}
 	for _, t := range tables {
@@ -180,4 +189,17 @@ func (s *Store) write(ctx context.Context, tx pgx.Tx, d *store.Dataset) error {
 		return fmt.Errorf("notify: %w", err)
 	}
 	return nil
+}
+
+// jsonOrNull encodes v for a jsonb column: SQL NULL for a nil pointer, so
+// that the many rows without one store nothing.
+func jsonOrNull[T any](v *T) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return string(b), nil
 }

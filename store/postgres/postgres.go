@@ -8,6 +8,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -203,7 +204,7 @@ func (s *Store) refreshCurrent(ctx context.Context) (store.Release, error) {
 	ctx, cancel := context.WithTimeout(ctx, refreshTimeout)
 	defer cancel()
 	rel, err := scanRelease(s.pool.QueryRow(ctx, `
-		SELECT r.id, r.created, r.note, r.files, r.counts, true
+		SELECT r.id, r.created, r.note, r.files, r.counts, r.changes, true
 		FROM current_release c JOIN releases r ON r.id = c.release_id`))
 	if errors.Is(err, pgx.ErrNoRows) {
 		s.current.Store(nil)
@@ -229,7 +230,7 @@ func (s *Store) refreshCurrent(ctx context.Context) (store.Release, error) {
 // Releases implements store.Store.
 func (s *Store) Releases(ctx context.Context) ([]store.Release, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT r.id, r.created, r.note, r.files, r.counts, c.release_id IS NOT NULL
+		SELECT r.id, r.created, r.note, r.files, r.counts, r.changes, c.release_id IS NOT NULL
 		FROM releases r LEFT JOIN current_release c ON c.release_id = r.id
 		ORDER BY r.seq DESC`)
 	if err != nil {
@@ -256,7 +257,7 @@ func (s *Store) Release(ctx context.Context, id string) (store.Release, error) {
 		return store.Release{}, fmt.Errorf("release %q: %w", id, store.ErrNotFound)
 	}
 	rel, err := scanRelease(s.pool.QueryRow(ctx, `
-		SELECT r.id, r.created, r.note, r.files, r.counts, c.release_id IS NOT NULL
+		SELECT r.id, r.created, r.note, r.files, r.counts, r.changes, c.release_id IS NOT NULL
 		FROM releases r LEFT JOIN current_release c ON c.release_id = r.id
 		WHERE r.id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -270,9 +271,15 @@ func (s *Store) Release(ctx context.Context, id string) (store.Release, error) {
 
 func scanRelease(row pgx.Row) (store.Release, error) {
 	var rel store.Release
-	var files, counts []byte
-	if err := row.Scan(&rel.ID, &rel.Created, &rel.Note, &files, &counts, &rel.Current); err != nil {
+	var files, counts, changes []byte
+	if err := row.Scan(&rel.ID, &rel.Created, &rel.Note, &files, &counts, &changes, &rel.Current); err != nil {
 		return store.Release{}, err
+	}
+	if changes != nil {
+		rel.Changes = &store.ChangeSummary{}
+		if err := json.Unmarshal(changes, rel.Changes); err != nil {
+			return store.Release{}, fmt.Errorf("changes: %w", err)
+		}
 	}
 	if err := unmarshal(files, &rel.Files); err != nil {
 		return store.Release{}, fmt.Errorf("files: %w", err)

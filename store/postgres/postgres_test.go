@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/pressly/goose/v3"
 
 	"github.com/krimstat/krimstat/internal/testenv"
 	"github.com/krimstat/krimstat/store"
@@ -84,10 +85,60 @@ func TestCheckSchemaRefusesAnEmptyDatabase(t *testing.T) {
 	if err == nil {
 		t.Fatal("CheckSchema on an empty database: got nil, want an error")
 	}
-	for _, want := range []string{"version 0", "needs 1", "krimstat migrate"} {
+	for _, want := range []string{"version 0", "needs 2", "krimstat migrate"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("CheckSchema: got %q, want it to contain %q", err, want)
 		}
+	}
+}
+
+// TestMigrateKeepsEarlierReleases: a database of schema version 1, with a
+// release loaded before releases had change summaries and observations
+// revisions, migrates to the newest version with that release as it was,
+// read back without either; a release loaded afterwards keeps both.
+func TestMigrateKeepsEarlierReleases(t *testing.T) {
+	s := mustOpen(t, testenv.PostgresURL(t))
+	ctx := context.Background()
+	err := s.provider(ctx, func(p *goose.Provider) error {
+		_, err := p.UpTo(ctx, 1)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("migrate to version 1: %v", err)
+	}
+	// The rows version 1 holds, written as a binary of that version did.
+	for _, q := range []string{
+		`INSERT INTO releases (id, created, note, files, counts) VALUES ('old', '2024-01-01T00:00:00Z', '', '[]', '{}')`,
+		`INSERT INTO current_release (release_id) VALUES ('old')`,
+		`INSERT INTO observations (release_id, key, offence, region, measure, period, period_start, period_end,
+			sex, age, citizenship, repatriation_country, value, value_text, flags, source, confidence, locator)
+		 VALUES ('old', 'k', 'homicide', 'NO', 'offences-reported', '2013', '2013-01-01', '2013-12-31',
+			'', '', '', '', 40, '', '{}', 'ssb-08484', 'A', 'table 1')`,
+	} {
+		if _, err := s.pool.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	if err := s.CheckSchema(ctx); err != nil {
+		t.Fatalf("CheckSchema: %v", err)
+	}
+	rel, err := s.Release(ctx, "old")
+	if err != nil || rel.Changes != nil {
+		t.Errorf("release of version 1: got %+v, %v; want it without changes", rel, err)
+	}
+	page, err := s.Observations(ctx, "old", store.ObservationFilter{})
+	if err != nil || len(page.Observations) != 1 || page.Observations[0].Revision != nil || *page.Observations[0].Value != 40 {
+		t.Errorf("observations of version 1: got %+v, %v; want one of 40 without a revision", page.Observations, err)
+	}
+	if err := s.Load(ctx, storetest.Dataset2()); err != nil {
+		t.Fatalf("load after migrating: %v", err)
+	}
+	rel, err = s.Release(ctx, storetest.Release2)
+	if err != nil || rel.Changes == nil || rel.Changes.Since != storetest.Release1 {
+		t.Errorf("release loaded after migrating: got %+v, %v; want its changes since %s", rel, err, storetest.Release1)
 	}
 }
 

@@ -223,7 +223,7 @@ func breakdownValues(want []string) []string {
 }
 
 const observationColumns = `offence, region, period, measure, sex, age, citizenship, repatriation_country,
-	value, value_text, flags, source, confidence, locator`
+	value, value_text, flags, source, confidence, locator, revision`
 
 // observationConds returns the conditions that select the observations of
 // release that f matches, leaving f.After and f.Limit to the caller.
@@ -278,11 +278,19 @@ func selectObservations(c conds, after string, limit int) (string, []any) {
 // scanObservation reads a row of selectObservations, and its key into key.
 func scanObservation(rows pgx.Rows, key *string) (store.Observation, error) {
 	var o store.Observation
+	var rev []byte
 	b := &o.Breakdown
 	err := rows.Scan(key, &o.Offence, &o.Region, &o.Period, &o.Measure,
 		&b.Sex, &b.Age, &b.Citizenship, &b.RepatriationCountry,
-		&o.Value, &o.ValueText, &o.Flags, &o.Source, &o.Confidence, &o.Locator)
-	return o, err
+		&o.Value, &o.ValueText, &o.Flags, &o.Source, &o.Confidence, &o.Locator, &rev)
+	if err != nil || rev == nil {
+		return o, err
+	}
+	o.Revision = &store.Revision{}
+	if err := json.Unmarshal(rev, o.Revision); err != nil {
+		return o, fmt.Errorf("revision: %w", err)
+	}
+	return o, nil
 }
 
 // Observations implements store.Store. A page is the keyset key > After in

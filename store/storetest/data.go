@@ -22,10 +22,28 @@ func Dataset1() *store.Dataset { return build(1) }
 
 // Dataset2 returns the second handcrafted release: Dataset1 revised. Names
 // and values change, a year is added, an observation is withdrawn, and the
-// release block has no files or counts. Every observation's Locator starts
+// release block has no files or counts but the changes since Dataset1. The
+// yearly counts Dataset1 had carry the revised flag and their Dataset1
+// value as their revision, and one figure a revision from an earlier
+// release, when it was printed as text. Every observation's Locator starts
 // with "r2", Dataset1's with "r1", so a test can tell which release a figure
 // came from.
 func Dataset2() *store.Dataset { return build(2) }
+
+// Changes2 returns the change summary of Dataset2's release: how its
+// observations differ from Dataset1's. Every common figure's locator
+// changed, so none is unchanged; the yearly counts are revised.
+func Changes2() *store.ChangeSummary {
+	return &store.ChangeSummary{
+		Since:        Release1,
+		ChangeCounts: store.ChangeCounts{Added: 12, Removed: 1, Revised: 35, MetadataRevised: 18},
+		Sources: []store.SourceChanges{
+			{Source: "eurostat-crim_off_cat", ChangeCounts: store.ChangeCounts{Added: 4, Removed: 1, Revised: 11, MetadataRevised: 1}},
+			{Source: "ssb-08484", ChangeCounts: store.ChangeCounts{Added: 8, Revised: 24, MetadataRevised: 14}},
+			{Source: "unodc-cts", ChangeCounts: store.ChangeCounts{MetadataRevised: 3}},
+		},
+	}
+}
 
 func ptr(v float64) *float64 { return &v }
 
@@ -48,7 +66,7 @@ func build(rev int) *store.Dataset {
 			Counts:  map[string]int{"observations": 0, "regions": 9},
 		}
 	} else {
-		d.Release = store.Release{ID: Release2, Created: "2025-01-15T08:30:00+01:00"}
+		d.Release = store.Release{ID: Release2, Created: "2025-01-15T08:30:00+01:00", Changes: Changes2()}
 	}
 
 	htName := store.Text{EN: "Human trafficking", NB: "Menneskehandel"}
@@ -154,7 +172,11 @@ func build(rev int) *store.Dataset {
 				if k%2 == 1 {
 					flags = []string{}
 				}
-				add(store.Observation{Offence: off, Region: reg, Period: y, Value: ptr(v), Flags: flags})
+				var was *store.Revision
+				if rev == 2 && y != "2015" {
+					flags, was = append(flags, store.FlagRevised), &store.Revision{Release: Release1, Value: ptr(v - 1000)}
+				}
+				add(store.Observation{Offence: off, Region: reg, Period: y, Value: ptr(v), Flags: flags, Revision: was})
 			}
 		}
 	}
@@ -172,7 +194,14 @@ func build(rev int) *store.Dataset {
 	// A suppressed figure and a district that ended in 2016.
 	add(store.Observation{Offence: "pimping", Region: asker, Period: "2013", ValueText: "<5",
 		Flags: []string{store.FlagSuppressed}})
-	add(store.Observation{Offence: "pimping", Region: asker, Period: "2014", Value: ptr(6)})
+	if rev == 1 {
+		add(store.Observation{Offence: "pimping", Region: asker, Period: "2014", Value: ptr(6)})
+	} else {
+		// Revised before Dataset1 was published, and unchanged since: the
+		// revision carried over.
+		add(store.Observation{Offence: "pimping", Region: asker, Period: "2014", Value: ptr(6),
+			Flags: []string{store.FlagRevised}, Revision: &store.Revision{Release: "2023-12-01", ValueText: "<5"}})
+	}
 	add(store.Observation{Offence: "pimping", Region: sorVest, Period: "2014", Value: ptr(11),
 		Flags: []string{store.FlagOn2016Boundaries, store.FlagApproximate}})
 

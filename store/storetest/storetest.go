@@ -36,6 +36,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Releases", func(t *testing.T) { testReleases(t, s) })
 	t.Run("NotFound", func(t *testing.T) { testNotFound(t, s) })
 	t.Run("Explicit", func(t *testing.T) { testExplicit(t, s) })
+	t.Run("Revisions", func(t *testing.T) { testRevisions(t, s) })
 	t.Run("EachStops", func(t *testing.T) { testEachStops(t, s, Release1) })
 	// A release larger than any chunk or buffer an implementation is likely
 	// to read at a time, so that a walk crosses their boundaries.
@@ -568,6 +569,63 @@ func testExplicit(t *testing.T, s store.Store) {
 	o := page.Observations[0]
 	if o.Value != nil || o.ValueText != "<5" || len(o.Flags) != 1 || o.Flags[0] != store.FlagSuppressed {
 		t.Errorf("suppressed figure: got value %v, text %q, flags %q; want nil, \"<5\", [suppressed]", o.Value, o.ValueText, o.Flags)
+	}
+}
+
+// testRevisions checks by name what Compare checks in bulk: a release's
+// change summary and the revisions of its observations come back as loaded,
+// through every read method, and a release or figure without them has none.
+func testRevisions(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	rel, err := s.Release(ctx, Release2)
+	check(t, "Release "+Release2+" changes", func() any {
+		if rel.Changes == nil {
+			return nil
+		}
+		return *rel.Changes
+	}(), err, *Changes2())
+	if rel, err := s.Release(ctx, Release1); err != nil || rel.Changes != nil {
+		t.Errorf("Release %s: got changes %+v, %v; want none", Release1, rel.Changes, err)
+	}
+	f := store.ObservationFilter{Offences: []string{"pimping"}, Regions: []string{asker, oslo}, Sex: []string{"total"}}
+	want := map[string]string{
+		Release1 + " " + oslo + " 2012":  "",
+		Release1 + " " + asker + " 2014": "",
+		Release2 + " " + oslo + " 2012":  Release1 + " 21 revised",
+		Release2 + " " + oslo + " 2015":  "",
+		Release2 + " " + asker + " 2014": "2023-12-01 <5 revised",
+	}
+	for _, id := range []string{Release1, Release2} {
+		seen := map[string]string{}
+		var each []store.Observation
+		err := s.EachObservation(ctx, id, f, func(o store.Observation) error {
+			each = append(each, o)
+			got := ""
+			if r := o.Revision; r != nil {
+				got = r.Release + " " + r.ValueText
+				if r.Value != nil {
+					got = r.Release + " " + fmt.Sprint(*r.Value)
+				}
+				if slices.Contains(o.Flags, store.FlagRevised) {
+					got += " revised"
+				}
+			}
+			seen[id+" "+o.Region+" "+o.Period] = got
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("EachObservation %s: %v", id, err)
+		}
+		page, err := s.Observations(ctx, id, f)
+		if err != nil {
+			t.Fatalf("Observations %s: %v", id, err)
+		}
+		equal(t, "EachObservation against Observations of "+id, each, page.Observations)
+		for k, w := range want {
+			if got, ok := seen[k]; strings.HasPrefix(k, id+" ") && (!ok || got != w) {
+				t.Errorf("revision of %s: got %q (present %v), want %q", k, got, ok, w)
+			}
+		}
 	}
 }
 
