@@ -12,13 +12,17 @@ test:
 docs:
 	go run ./internal/apidocs/cmd/apidocs
 
-# Rebuild the bundled release from the reference data beside the repository.
+# Rebuild the bundled release from the reference data beside the repository,
+# then its snapshot data/krimstat.snap, which the server loads at start.
 data:
 	go run ./cmd/krimstat ingest -reference ../shared/data -out data/krimstat.json
+	go generate ./data
 
+# Go benchmarks, then every load benchmark in one table beside its ceiling
+# or goal (bench/table.sh: several minutes; PostgreSQL, Redis, wrk).
 bench:
 	go test -run '^$$' -bench . -benchmem ./cache/... ./cmd/krimstat/ ./store/...
-	bash bench/load.sh
+	bash bench/table.sh
 
 lint:
 	gofmt -l $$(git ls-files '*.go')

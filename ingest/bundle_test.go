@@ -11,34 +11,58 @@ import (
 
 	"github.com/krimstat/krimstat/internal/testenv"
 	"github.com/krimstat/krimstat/store"
+	"github.com/krimstat/krimstat/store/memory"
 )
 
 // TestBundledDatasetUpToDate rebuilds the bundled release from the reference
-// data and fails when the committed data/krimstat.json differs.
+// data and fails when the committed data/krimstat.json differs, or its
+// snapshot data/krimstat.snap (what the server loads) holds anything else.
 func TestBundledDatasetUpToDate(t *testing.T) {
 	ref := testenv.ReferenceData(t)
 	ds, err := Build(ref)
 	if err != nil {
 		t.Fatalf("Build: %v", err)
 	}
-	var got bytes.Buffer
-	if err := ds.Encode(&got); err != nil {
+	var want bytes.Buffer
+	if err := ds.Encode(&want); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(testenv.RepoRoot(t), "data", "krimstat.json")
-	want, err := os.ReadFile(path)
+	dir := filepath.Join(testenv.RepoRoot(t), "data")
+	committed, err := os.ReadFile(filepath.Join(dir, "krimstat.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(got.Bytes(), want) {
-		gl, wl := strings.Split(got.String(), "\n"), strings.Split(string(want), "\n")
-		for i := 0; i < len(gl) && i < len(wl); i++ {
-			if gl[i] != wl[i] {
-				t.Fatalf("data/krimstat.json is stale at line %d:\n got  %.200s\n want %.200s\nrun: go run ./cmd/krimstat ingest -reference ../shared/data", i+1, gl[i], wl[i])
-			}
-		}
-		t.Fatalf("data/krimstat.json is stale: %d lines built, %d committed; run: go run ./cmd/krimstat ingest -reference ../shared/data", len(gl), len(wl))
+	sameRelease(t, "data/krimstat.json", committed, want.Bytes())
+	snap, err := os.ReadFile(filepath.Join(dir, "krimstat.snap"))
+	if err != nil {
+		t.Fatal(err)
 	}
+	fromSnap, err := memory.DecodeSnapshot(string(snap))
+	if err != nil {
+		t.Fatalf("data/krimstat.snap: %v; run: make data", err)
+	}
+	var got bytes.Buffer
+	if err := fromSnap.Encode(&got); err != nil {
+		t.Fatal(err)
+	}
+	sameRelease(t, "data/krimstat.snap", got.Bytes(), want.Bytes())
+}
+
+// sameRelease fails when got, the encoding of a committed file, differs
+// from want, the encoding of the release built from the reference data,
+// naming the first line that differs.
+func sameRelease(t *testing.T, file string, got, want []byte) {
+	t.Helper()
+	if bytes.Equal(got, want) {
+		return
+	}
+	gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
+	for i := 0; i < len(gl) && i < len(wl); i++ {
+		if gl[i] != wl[i] {
+			t.Fatalf("%s is stale at line %d of the release:\n got  %.200s\n want %.200s\nrun: make data", file, i+1, gl[i], wl[i])
+		}
+	}
+	t.Fatalf("%s is stale: %d lines of the release committed, %d built; run: make data", file, len(gl), len(wl))
 }
 
 // TestBuildKeepsEveryFigure checks the counts against the reference files:

@@ -1,10 +1,11 @@
 // Package httpcache is a response cache for GET and HEAD routes, as Gin
 // middleware over a cache.Tiered. It keys responses by data release, path,
 // canonical query, format and encoding; serves them with strong ETags,
-// Cache-Control, Last-Modified and Vary; answers If-None-Match and
-// If-Modified-Since with 304; and compresses large bodies with gzip once, when
-// they are stored. The handlers below it write ordinary responses and never
-// learn whether they were cached.
+// Cache-Control (for browsers and for shared caches in front), Last-Modified,
+// Vary and surrogate keys naming the release and route; answers If-None-Match
+// and If-Modified-Since with 304; and compresses large bodies with gzip once,
+// when they are stored. The handlers below it write ordinary responses and
+// never learn whether they were cached.
 package httpcache
 
 import (
@@ -54,6 +55,19 @@ type Config struct {
 	// decoded head) by the bytes of its entries.
 	MemoBytes int64
 
+	// SharedMaxAge is the s-maxage of Cache-Control: how long a shared
+	// cache (a CDN, nginx) may serve a response without asking again,
+	// which bounds how long it serves the previous release after a new
+	// one is loaded. Whole seconds (KRIMSTAT_SHARED_MAX_AGE).
+	SharedMaxAge time.Duration
+	// StaleWhileRevalidate and StaleIfError are the RFC 5861 directives:
+	// how long past its age a response may still be served while a cache
+	// fetches the new one in the background, and while the API fails or
+	// is unreachable. Whole seconds; zero leaves the directive out
+	// (KRIMSTAT_STALE_WHILE_REVALIDATE, KRIMSTAT_STALE_IF_ERROR).
+	StaleWhileRevalidate time.Duration
+	StaleIfError         time.Duration
+
 	// RequestKey, when set, returns the part of the key that stands for
 	// the request besides its path and release: its canonical query and
 	// the format it negotiates, given the route's pattern (gin's FullPath)
@@ -80,8 +94,10 @@ type Config struct {
 }
 
 // DefaultConfig returns the defaults: everything on, 64 MiB in process, one
-// hour in the tiers, 50 ms per Redis call, five minutes for clients,
-// compression from 1 KiB, entries up to 512 KiB, 8 MiB per memo.
+// hour in the tiers, 50 ms per Redis call, five minutes for browsers, one
+// minute for shared caches (plus a minute stale while they refresh, a day
+// stale while the API is down), compression from 1 KiB, entries up to
+// 512 KiB, 8 MiB per memo.
 func DefaultConfig() Config {
 	return Config{
 		Enabled:       true,
@@ -91,11 +107,15 @@ func DefaultConfig() Config {
 		RedisTimeout:  50 * time.Millisecond,
 		RedisPrefix:   "krimstat:http:",
 		MaxAge:        300 * time.Second,
+		SharedMaxAge:  60 * time.Second,
 		CompressMin:   1024,
 		MaxEntryBytes: 512 << 10,
 		Vary:          "Accept, Accept-Encoding",
 		StreamAfter:   4 << 20,
 		MemoBytes:     8 << 20,
+
+		StaleWhileRevalidate: 60 * time.Second,
+		StaleIfError:         24 * time.Hour,
 	}
 }
 
@@ -110,6 +130,12 @@ func (c Config) Validate() error {
 		return fmt.Errorf("httpcache: redis timeout %s: must be positive", c.RedisTimeout)
 	case c.MaxAge < 0:
 		return fmt.Errorf("httpcache: max age %s: must not be negative", c.MaxAge)
+	case c.SharedMaxAge < 0:
+		return fmt.Errorf("httpcache: shared max age %s: must not be negative", c.SharedMaxAge)
+	case c.StaleWhileRevalidate < 0:
+		return fmt.Errorf("httpcache: stale-while-revalidate %s: must not be negative", c.StaleWhileRevalidate)
+	case c.StaleIfError < 0:
+		return fmt.Errorf("httpcache: stale-if-error %s: must not be negative", c.StaleIfError)
 	case c.CompressMin < 0:
 		return fmt.Errorf("httpcache: compression threshold %d: must not be negative", c.CompressMin)
 	case c.MaxEntryBytes <= 0:
@@ -208,8 +234,9 @@ type stamp struct {
 // recovery and request-id middleware. A route that answers HEAD must run the
 // same handler as its GET, since both share entries. Only 200 responses are
 // stored, with the headers Content-Type, Content-Disposition,
-// Content-Encoding, Content-Language, Link and X-Krimstat-*; a handler can
-// opt out of storage with "Cache-Control: no-store".
+// Content-Encoding, Content-Language, Link and X-Krimstat-*, plus the
+// Surrogate-Key and Cache-Tag fields it adds; a handler can opt out of
+// storage with "Cache-Control: no-store".
 func New(cfg Config, tier *cache.Tiered, release ReleaseFunc, logger *slog.Logger) gin.HandlerFunc {
 	if !cfg.Enabled || tier == nil {
 		return func(c *gin.Context) { c.Next() }
@@ -222,7 +249,7 @@ func New(cfg Config, tier *cache.Tiered, release ReleaseFunc, logger *slog.Logge
 		tier:         tier,
 		release:      release,
 		logger:       logger,
-		cacheControl: []string{"public, max-age=" + strconv.Itoa(int(cfg.MaxAge/time.Second))},
+		cacheControl: []string{CacheControl(cfg)},
 		vary:         []string{cfg.Vary},
 	}
 	if cfg.ListParams != nil {
@@ -281,7 +308,7 @@ func (m *middleware) serve(c *gin.Context) {
 		if captured.streamed || captured.status != http.StatusOK || noStore(captured.header) {
 			return nil, errUncacheable
 		}
-		val := m.entryOf(captured, gz).encode()
+		val := m.entryOf(captured, gz, surrogateKeys(captured.header, releaseID, c.FullPath())...).encode()
 		if len(val) > m.cfg.MaxEntryBytes {
 			return nil, errUncacheable
 		}
@@ -446,11 +473,11 @@ func (m *middleware) run(c *gin.Context) *capture {
 	return cw
 }
 
-// entryOf turns a captured 200 response into an entry, gzipping its body when
-// the client accepts it, it is large enough, and the handler did not encode
-// it already.
-func (m *middleware) entryOf(w *capture, gz bool) entry {
-	var e entry
+// entryOf turns a captured 200 response, with the extra header fields given,
+// into an entry, gzipping its body when the client accepts it, it is large
+// enough, and the handler did not encode it already.
+func (m *middleware) entryOf(w *capture, gz bool, extra ...[2]string) entry {
+	e := entry{header: extra}
 	for name, values := range w.header {
 		if keptHeader(name) {
 			for _, v := range values {
@@ -476,6 +503,71 @@ func (m *middleware) entryOf(w *capture, gz bool) entry {
 	e.header = append(e.header, [2]string{"Content-Encoding", "gzip"})
 	slices.SortStableFunc(e.header, func(a, b [2]string) int { return strings.Compare(a[0], b[0]) })
 	return e
+}
+
+// Surrogate-key headers of stored responses, with which a shared cache in
+// front can purge every response of a release or of a route at once:
+// Surrogate-Key for Fastly and others (space-separated keys), Cache-Tag for
+// Cloudflare (comma-separated).
+const (
+	SurrogateKeyHeader = "Surrogate-Key"
+	CacheTagHeader     = "Cache-Tag"
+)
+
+// surrogateKeys returns the surrogate-key fields of a response of the route
+// pattern: "release-<id> route-<name>", where id is the release the handler
+// named in X-Krimstat-Release, else current (the release of the request),
+// and name is the pattern's path with its separators and wildcards as
+// hyphens ("/v1/offences/*id" is "v1-offences-id"). They are computed once,
+// when the response is stored, and replayed with it.
+func surrogateKeys(h http.Header, current, pattern string) [][2]string {
+	release := h.Get("X-Krimstat-Release")
+	if release == "" {
+		release = current
+	}
+	keys := []string{"release-" + tagSafe(release)}
+	if name := routeName(pattern); name != "" {
+		keys = append(keys, "route-"+name)
+	}
+	return [][2]string{
+		{SurrogateKeyHeader, strings.Join(keys, " ")},
+		{CacheTagHeader, strings.Join(keys, ",")},
+	}
+}
+
+// routeName names a route pattern for a surrogate key: its segments joined
+// by hyphens, wildcards and dots included.
+func routeName(pattern string) string {
+	return strings.Join(strings.FieldsFunc(pattern, func(r rune) bool {
+		return r == '/' || r == ':' || r == '*' || r == '.'
+	}), "-")
+}
+
+// tagSafe replaces the characters a surrogate key or cache tag cannot hold
+// (space, comma, control characters, non-ASCII) with hyphens. Release ids
+// are plain already; this keeps an odd one from splitting into two keys.
+func tagSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r <= ' ' || r == ',' || r == '"' || r > '~' {
+			return '-'
+		}
+		return r
+	}, s)
+}
+
+// CacheControl returns the Cache-Control value of cached responses:
+// public, max-age for browsers, s-maxage for shared caches, then
+// stale-while-revalidate and stale-if-error when they are not zero.
+func CacheControl(cfg Config) string {
+	v := "public, max-age=" + strconv.Itoa(int(cfg.MaxAge/time.Second)) +
+		", s-maxage=" + strconv.Itoa(int(cfg.SharedMaxAge/time.Second))
+	if s := int(cfg.StaleWhileRevalidate / time.Second); s > 0 {
+		v += ", stale-while-revalidate=" + strconv.Itoa(s)
+	}
+	if s := int(cfg.StaleIfError / time.Second); s > 0 {
+		v += ", stale-if-error=" + strconv.Itoa(s)
+	}
+	return v
 }
 
 // replay sends a captured response that was not stored as the handler wrote

@@ -132,8 +132,10 @@ func TestRepeatedGetServedFromMemory(t *testing.T) {
 		wantHeader := map[string]string{
 			"Content-Type":       "application/json; charset=utf-8",
 			"Content-Length":     strconv.Itoa(len(observations)),
-			"Cache-Control":      "public, max-age=300",
+			"Cache-Control":      "public, max-age=300, s-maxage=60, stale-while-revalidate=60, stale-if-error=86400",
 			"Vary":               "Accept, Accept-Encoding",
+			"Surrogate-Key":      "release-2024-01 route-v1-observations",
+			"Cache-Tag":          "release-2024-01,route-v1-observations",
 			"Last-Modified":      "Fri, 01 Mar 2024 12:00:00 GMT",
 			"X-Krimstat-Release": "2024-01",
 			"Link":               `</v1/observations?cursor=2>; rel="next"`,
@@ -239,7 +241,7 @@ func TestConditionalRequests(t *testing.T) {
 			}
 			for name, want := range map[string]string{
 				"ETag":           etag,
-				"Cache-Control":  "public, max-age=300",
+				"Cache-Control":  "public, max-age=300, s-maxage=60, stale-while-revalidate=60, stale-if-error=86400",
 				"Vary":           "Accept, Accept-Encoding",
 				"Content-Length": "",
 				"Content-Type":   "",
@@ -252,6 +254,57 @@ func TestConditionalRequests(t *testing.T) {
 	}
 	if got := a.calls.Load(); got != 1 {
 		t.Errorf("handler calls: got %d, want 1", got)
+	}
+}
+
+// TestSharedCacheHeaders: Cache-Control carries the configured directives
+// for shared caches, and stored responses name their release and route in
+// Surrogate-Key and Cache-Tag.
+func TestSharedCacheHeaders(t *testing.T) {
+	for _, tt := range []struct {
+		name                  string
+		maxAge, shared        time.Duration
+		whileRevalidate, errs time.Duration
+		want                  string
+	}{
+		{"defaults", 300 * time.Second, time.Minute, time.Minute, 24 * time.Hour,
+			"public, max-age=300, s-maxage=60, stale-while-revalidate=60, stale-if-error=86400"},
+		{"whole seconds", 90 * time.Second, 1500 * time.Millisecond, 2 * time.Second, 10 * time.Second,
+			"public, max-age=90, s-maxage=1, stale-while-revalidate=2, stale-if-error=10"},
+		{"stale directives off", 300 * time.Second, 0, 0, 0, "public, max-age=300, s-maxage=0"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig()
+			cfg.MaxAge, cfg.SharedMaxAge, cfg.StaleWhileRevalidate, cfg.StaleIfError = tt.maxAge, tt.shared, tt.whileRevalidate, tt.errs
+			a := newApp(t, cfg, mustTier(t, cfg), nil)
+			for i, target := range []string{"/v1/small", "/v1/small"} {
+				w := a.do(t, http.MethodGet, target)
+				if got := w.Header().Get("Cache-Control"); got != tt.want {
+					t.Errorf("request %d Cache-Control: got %q, want %q", i, got, tt.want)
+				}
+				// No release header from the handler: the request's release.
+				if got, want := w.Header().Get("Surrogate-Key"), "release-2024-01 route-v1-small"; got != want {
+					t.Errorf("request %d Surrogate-Key: got %q, want %q", i, got, want)
+				}
+			}
+			etag := a.do(t, http.MethodGet, "/v1/small").Header().Get("ETag")
+			if got := a.do(t, http.MethodGet, "/v1/small", "If-None-Match", etag).Header().Get("Cache-Control"); got != tt.want {
+				t.Errorf("304 Cache-Control: got %q, want %q", got, tt.want)
+			}
+		})
+	}
+	cfg := testConfig()
+	cfg.SharedMaxAge = -time.Second
+	if err := cfg.Validate(); err == nil {
+		t.Errorf("negative shared max age: got no error")
+	}
+	cfg = testConfig()
+	a := newApp(t, cfg, mustTier(t, cfg), nil)
+	for _, target := range []string{"/v1/missing", "/v1/private"} {
+		if w := a.do(t, http.MethodGet, target); w.Header().Get("Surrogate-Key") != "" || strings.Contains(w.Header().Get("Cache-Control"), "s-maxage") {
+			t.Errorf("%s: got Surrogate-Key %q, Cache-Control %q, want neither from the cache", target,
+				w.Header().Get("Surrogate-Key"), w.Header().Get("Cache-Control"))
+		}
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/krimstat/krimstat/cache/httpcache"
 	"github.com/krimstat/krimstat/handlers"
 	"github.com/krimstat/krimstat/ratelimit"
+	"github.com/krimstat/krimstat/warmup"
 )
 
 // config is the whole configuration of serve, read from the environment in
@@ -51,6 +52,9 @@ type config struct {
 	MetricsAddr string
 	// RevisionSource says where Cache.Revision came from (see buildRevision).
 	RevisionSource string
+	// Warmup is how a replica moves to a new release: the most requested
+	// targets are computed for it before it is served.
+	Warmup warmup.Config
 }
 
 // loadConfig reads the environment. A malformed value is an error at start,
@@ -64,6 +68,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		ShutdownTimeout: 15 * time.Second,
 		RequestTimeout:  30 * time.Second,
 		Cache:           httpcache.DefaultConfig(),
+		Warmup:          warmup.DefaultConfig(),
 
 		RateLimitRedisURL:  getenv("REDIS_URL"),
 		PGStatementTimeout: 5 * time.Second,
@@ -103,7 +108,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 		{"KRIMSTAT_CACHE_TTL", &c.Cache.TTL},
 		{"KRIMSTAT_REDIS_TIMEOUT", &c.Cache.RedisTimeout},
 		{"KRIMSTAT_MAX_AGE", &c.Cache.MaxAge},
+		{"KRIMSTAT_SHARED_MAX_AGE", &c.Cache.SharedMaxAge},
+		{"KRIMSTAT_STALE_WHILE_REVALIDATE", &c.Cache.StaleWhileRevalidate},
+		{"KRIMSTAT_STALE_IF_ERROR", &c.Cache.StaleIfError},
 		{"KRIMSTAT_PG_STATEMENT_TIMEOUT", &c.PGStatementTimeout},
+		{"KRIMSTAT_WARMUP_TIMEOUT", &c.Warmup.Timeout},
 	}
 	for _, d := range durations {
 		if err := parseDuration(getenv, d.name, d.dst); err != nil {
@@ -116,6 +125,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}{
 		{"KRIMSTAT_CACHE", &c.Cache.Enabled},
 		{"KRIMSTAT_CACHE_LOCAL", &c.Cache.LocalEnabled},
+		{"KRIMSTAT_WARMUP", &c.Warmup.Enabled},
 	} {
 		if err := parseBool(getenv, b.name, b.dst); err != nil {
 			return c, err
@@ -142,6 +152,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		{"KRIMSTAT_COMPUTE_PER_CLIENT", &c.MissGate.PerClient},
 		{"KRIMSTAT_COMPUTE", &c.MissGate.Total},
 		{"KRIMSTAT_MISS_BURST", &c.MissBudget.Burst},
+		{"KRIMSTAT_WARMUP_KEYS", &c.Warmup.Keys},
+		{"KRIMSTAT_WARMUP_CONCURRENCY", &c.Warmup.Concurrency},
 	} {
 		v := int64(*n.dst)
 		if err := parseInt(getenv, n.name, &v); err != nil {
@@ -156,6 +168,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if err := c.Cache.Validate(); err != nil {
 		return c, fmt.Errorf("cache configuration: %w", err)
+	}
+	// Counting four times the targets warmed keeps the top reliable.
+	c.Warmup.Track = max(c.Warmup.Track, 4*c.Warmup.Keys)
+	if err := c.Warmup.Validate(); err != nil {
+		return c, fmt.Errorf("KRIMSTAT_WARMUP_KEYS, KRIMSTAT_WARMUP_TIMEOUT, KRIMSTAT_WARMUP_CONCURRENCY: %w", err)
 	}
 
 	c.RateLimitOn = true

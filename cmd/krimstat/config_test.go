@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -99,8 +100,9 @@ func TestMasked(t *testing.T) {
 }
 
 // TestBuildRevision: a test binary has no VCS stamp, as a Docker build has
-// none, so the revision is the hash of the executable: it follows the code
-// rather than being a constant that a new image would share with an old one.
+// none, so the revision comes from the Go build ID the linker wrote into
+// the executable, as "go tool buildid" reads it: it follows the code rather
+// than being a constant that a new image would share with an old one.
 func TestBuildRevision(t *testing.T) {
 	start := time.Now()
 	rev, source := buildRevision()
@@ -112,16 +114,26 @@ func TestBuildRevision(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(exe)
+	out, err := exec.Command("go", "tool", "buildid", exe).Output()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("go tool buildid: %v", err)
 	}
-	sum := sha256.Sum256(b)
-	if want := representationVersion + "-exe-" + hex.EncodeToString(sum[:16]); rev != want || source != "executable" {
-		t.Errorf("buildRevision: got %s from %s, want %s from executable", rev, source, want)
+	id := strings.TrimSpace(string(out))
+	sum := sha256.Sum256([]byte(id[strings.LastIndex(id, "/")+1:]))
+	if want := representationVersion + "-build-" + hex.EncodeToString(sum[:16]); rev != want || source != "build id" {
+		t.Errorf("buildRevision: got %s from %s, want %s from the build id %s", rev, source, want, id)
 	}
 	if again, _ := buildRevision(); again != rev {
 		t.Errorf("buildRevision again: got %s, want %s", again, rev)
 	}
-	t.Logf("hashed the %d MB executable in %s", len(b)>>20, took)
+	// The fallback, where an executable has no build ID: its SHA-256.
+	b, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole := sha256.Sum256(b)
+	if got, err := executableHash(); err != nil || got != hex.EncodeToString(whole[:16]) {
+		t.Errorf("executableHash: got %s, %v; want the executable's SHA-256", got, err)
+	}
+	t.Logf("read the build id in %s", took)
 }

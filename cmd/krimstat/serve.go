@@ -31,6 +31,7 @@ import (
 	"github.com/krimstat/krimstat/store"
 	"github.com/krimstat/krimstat/store/memory"
 	"github.com/krimstat/krimstat/store/postgres"
+	"github.com/krimstat/krimstat/warmup"
 )
 
 // serve runs the API until ctx ends or SIGINT/SIGTERM arrives, then shuts
@@ -122,19 +123,37 @@ func wire(ctx context.Context, cfg config, st store.Store, log *slog.Logger, cl 
 		return w, fmt.Errorf("serve: cache: %w", err)
 	}
 	cl.add(func() { _ = w.tier.Close() })
+	// The API reads the release this replica serves, which moves to a new
+	// current release only once the most requested targets are cached
+	// for it; each request is pinned to one release.
+	sw, err := warmup.New(ctx, cfg.Warmup, st, log)
+	if err != nil {
+		return w, fmt.Errorf("serve: %w", err)
+	}
+	view := sw.Store()
 	// The handlers say what a request means, so the cache keys every
 	// spelling of one request alike and refuses to key what they refuse.
-	w.h = handlers.New(st, log, openapi.JSON)
+	w.h = handlers.New(view, log, openapi.JSON)
 	cfg.Cache.RequestKey, cfg.Cache.Vary = w.h.CacheKey, handlers.CacheVary
 	w.opts = handlers.Options{
 		Gate:           ratelimit.NewGate(cfg.Gate).Middleware(),
 		MissGate:       ratelimit.NewGate(cfg.MissGate).Middleware(),
-		Cache:          httpcache.New(cfg.Cache, w.tier, releaseFunc(st), log),
+		Cache:          sw.Middleware(httpcache.New(cfg.Cache, w.tier, releaseFunc(view), log)),
 		RequestTimeout: cfg.RequestTimeout,
 		Checks:         checks,
 	}
 	log.Info("cache", "enabled", cfg.Cache.Enabled, "local", cfg.Cache.LocalEnabled, "local_mb", cfg.Cache.LocalMaxBytes>>20,
-		"redis", rdb != nil, "ttl", cfg.Cache.TTL.String(), "max_age", cfg.Cache.MaxAge.String())
+		"redis", rdb != nil, "ttl", cfg.Cache.TTL.String(), "max_age", cfg.Cache.MaxAge.String(), "cache_control", httpcache.CacheControl(cfg.Cache))
+	// The warm-up replays requests through the routes and the cache
+	// without the limits, so it spends no client's budget. It stops
+	// before the tiers close.
+	warm := w.h.Routes(handlers.Options{Cache: w.opts.Cache, RequestTimeout: cfg.RequestTimeout})
+	wctx, stopWarm := context.WithCancel(ctx)
+	warmed := make(chan struct{})
+	go func() { defer close(warmed); sw.Run(wctx, warm) }()
+	cl.add(func() { stopWarm(); <-warmed })
+	log.Info("warmup", "enabled", cfg.Warmup.Enabled, "keys", cfg.Warmup.Keys, "timeout", cfg.Warmup.Timeout.String(),
+		"concurrency", cfg.Warmup.Concurrency, "tracked", cfg.Warmup.Track)
 	return w, w.limits(ctx, cfg, rdb, log, cl)
 }
 
@@ -428,14 +447,17 @@ func openStore(ctx context.Context, cfg config, dataPath string, log *slog.Logge
 		return nil, nil, err
 	}
 	st := memory.New()
-	var sets []*store.Dataset
 	if len(files) == 0 {
-		ds, err := store.DecodeDataset(bytes.NewReader(data.Bundled))
-		if err != nil {
+		// The bundled release loads from its snapshot: nothing to decode
+		// but a few columns of numbers, and nothing to validate again
+		// (see memory.LoadSnapshot).
+		if err := st.LoadSnapshot(data.Snapshot); err != nil {
 			return nil, nil, fmt.Errorf("serve: bundled release: %w", err)
 		}
-		sets = append(sets, ds)
+		log.Info("store", "kind", "memory", "releases", 1, "from", "bundled snapshot")
+		return st, func() {}, nil
 	}
+	var sets []*store.Dataset
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {

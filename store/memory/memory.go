@@ -1,6 +1,12 @@
 // Package memory is a store.Store held entirely in process memory. It serves
 // the bundled dataset with no configuration, and is the fake that handler
 // tests use: it is a real implementation, not a mock.
+//
+// It keeps each release's observations column-wise, with every distinct
+// string held once, and reads a release either from a store.Dataset (Load)
+// or from a snapshot (LoadSnapshot): the same columns written out by
+// EncodeSnapshot, which the server embeds so that it starts without
+// decoding JSON.
 package memory
 
 import (
@@ -8,6 +14,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"reflect"
 	"slices"
 	"sort"
 	"sync"
@@ -27,11 +34,12 @@ type Store struct {
 
 // release is one dataset with lookup indexes built once at load.
 type release struct {
-	ds   *store.Dataset
-	keys []string // observation keys, parallel to ds.Observations
+	// meta is the release without its observations, every list in id order.
+	meta *store.Dataset
+	obs  *table // the observations, in Key order
 	// Positions of observations by field value, ascending, so a filtered
 	// query visits only the candidates of its most selective field.
-	byOffence, byRegion, byMeasure, bySource map[string][]int
+	byOffence, byRegion, byMeasure, bySource map[string]posting
 	offences                                 map[string]int
 	regions                                  map[string]int
 	sources                                  map[string]int
@@ -49,47 +57,56 @@ func (s *Store) Load(ds *store.Dataset) error {
 		return err
 	}
 	// Copy every list: sorting must not reorder the caller's slices, and
-	// callers must never be able to change the store through them.
+	// callers must never be able to change the store through them. The
+	// table copies the observations.
+	obs := newTable(ds.Observations)
+	obs.sort()
+	return s.add(copyMeta(ds), obs)
+}
+
+// copyMeta returns ds without its observations, its lists copied and sorted.
+func copyMeta(ds *store.Dataset) *store.Dataset {
 	d := *ds
 	d.Offences = append([]store.Offence{}, ds.Offences...)
 	d.Regions = append([]store.Region{}, ds.Regions...)
 	d.Measures = append([]store.Measure{}, ds.Measures...)
 	d.Sources = append([]store.Source{}, ds.Sources...)
 	d.Population = append([]store.PopulationFigure{}, ds.Population...)
-	d.Observations = append([]store.Observation{}, ds.Observations...)
+	d.Observations = nil
 	d.Sort()
+	return &d
+}
+
+// add indexes a release and makes it current.
+func (s *Store) add(meta *store.Dataset, obs *table) error {
 	r := &release{
-		ds:       &d,
-		keys:     make([]string, len(d.Observations)),
-		offences: map[string]int{},
-		regions:  map[string]int{},
-		sources:  map[string]int{},
+		meta:     meta,
+		obs:      obs,
+		offences: make(map[string]int, len(meta.Offences)),
+		regions:  make(map[string]int, len(meta.Regions)),
+		sources:  make(map[string]int, len(meta.Sources)),
 	}
-	r.byOffence, r.byRegion, r.byMeasure, r.bySource = map[string][]int{}, map[string][]int{}, map[string][]int{}, map[string][]int{}
-	for i, o := range d.Observations {
-		r.keys[i] = o.Key()
-		r.byOffence[o.Offence] = append(r.byOffence[o.Offence], i)
-		r.byRegion[o.Region] = append(r.byRegion[o.Region], i)
-		r.byMeasure[o.Measure] = append(r.byMeasure[o.Measure], i)
-		r.bySource[o.Source] = append(r.bySource[o.Source], i)
-	}
-	for i, o := range d.Offences {
+	r.byOffence = obs.index(func(r *row) uint32 { return r.offence })
+	r.byRegion = obs.index(func(r *row) uint32 { return r.region })
+	r.byMeasure = obs.index(func(r *row) uint32 { return r.measure })
+	r.bySource = obs.index(func(r *row) uint32 { return r.source })
+	for i, o := range meta.Offences {
 		r.offences[o.ID] = i
 	}
-	for i, g := range d.Regions {
+	for i, g := range meta.Regions {
 		r.regions[g.ID] = i
 	}
-	for i, src := range d.Sources {
+	for i, src := range meta.Sources {
 		r.sources[src.ID] = i
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, dup := s.releases[d.Release.ID]; dup {
-		return fmt.Errorf("release %s is already loaded: %w", d.Release.ID, store.ErrInvalid)
+	if _, dup := s.releases[meta.Release.ID]; dup {
+		return fmt.Errorf("release %s is already loaded: %w", meta.Release.ID, store.ErrInvalid)
 	}
-	s.releases[d.Release.ID] = r
-	s.order = append(s.order, d.Release.ID)
-	s.current = d.Release.ID
+	s.releases[meta.Release.ID] = r
+	s.order = append(s.order, meta.Release.ID)
+	s.current = meta.Release.ID
 	return nil
 }
 
@@ -104,7 +121,7 @@ func (s *Store) get(id string) (*release, error) {
 }
 
 func (s *Store) describe(id string) store.Release {
-	rel := s.releases[id].ds.Release
+	rel := s.releases[id].meta.Release
 	rel.Current = id == s.current
 	return rel
 }
@@ -146,7 +163,7 @@ func (s *Store) Offences(ctx context.Context, rel string) ([]store.Offence, erro
 	if err != nil {
 		return nil, err
 	}
-	return slices.Clone(r.ds.Offences), nil
+	return slices.Clone(r.meta.Offences), nil
 }
 
 // Offence implements store.Store.
@@ -159,7 +176,7 @@ func (s *Store) Offence(ctx context.Context, rel, id string) (store.Offence, err
 	if !ok {
 		return store.Offence{}, fmt.Errorf("offence %q: %w", id, store.ErrNotFound)
 	}
-	return r.ds.Offences[i], nil
+	return r.meta.Offences[i], nil
 }
 
 // Regions implements store.Store.
@@ -170,7 +187,7 @@ func (s *Store) Regions(ctx context.Context, rel string, f store.RegionFilter) (
 	}
 	out := []store.Region{}
 	m := f.Matcher()
-	for _, g := range r.ds.Regions {
+	for _, g := range r.meta.Regions {
 		if m.Match(g) {
 			out = append(out, g)
 		}
@@ -188,7 +205,7 @@ func (s *Store) Region(ctx context.Context, rel, id string) (store.Region, error
 	if !ok {
 		return store.Region{}, fmt.Errorf("region %q: %w", id, store.ErrNotFound)
 	}
-	return r.ds.Regions[i], nil
+	return r.meta.Regions[i], nil
 }
 
 // Measures implements store.Store.
@@ -197,7 +214,7 @@ func (s *Store) Measures(ctx context.Context, rel string) ([]store.Measure, erro
 	if err != nil {
 		return nil, err
 	}
-	return slices.Clone(r.ds.Measures), nil
+	return slices.Clone(r.meta.Measures), nil
 }
 
 // Sources implements store.Store.
@@ -206,7 +223,7 @@ func (s *Store) Sources(ctx context.Context, rel string) ([]store.Source, error)
 	if err != nil {
 		return nil, err
 	}
-	return slices.Clone(r.ds.Sources), nil
+	return slices.Clone(r.meta.Sources), nil
 }
 
 // Source implements store.Store.
@@ -219,7 +236,7 @@ func (s *Store) Source(ctx context.Context, rel, id string) (store.Source, error
 	if !ok {
 		return store.Source{}, fmt.Errorf("source %q: %w", id, store.ErrNotFound)
 	}
-	return r.ds.Sources[i], nil
+	return r.meta.Sources[i], nil
 }
 
 // Observations implements store.Store. Observations are kept sorted by key,
@@ -232,10 +249,30 @@ func (s *Store) Observations(ctx context.Context, rel string, f store.Observatio
 	start := r.after(f.After)
 	page := store.ObservationPage{Observations: []store.Observation{}}
 	m := f.Matcher()
+	if selectsAll(m) {
+		// Every observation matches: the page is a slice of them, and
+		// Total their number, without a walk through all of them.
+		end := r.obs.len()
+		if f.Limit > 0 && start+f.Limit < end {
+			end = start + f.Limit
+		}
+		for i := start; i < end; i++ {
+			page.Observations = append(page.Observations, r.obs.observation(i))
+		}
+		if end < r.obs.len() && len(page.Observations) > 0 {
+			page.Next = page.Observations[len(page.Observations)-1].Key()
+		}
+		page.Total = r.obs.len()
+		return page, nil
+	}
 	// The walk starts at the first candidate, not at start, since Total
 	// counts every match.
-	for i := range r.candidates(f, 0) {
-		o := r.ds.Observations[i]
+	candidates, fields := r.candidates(f, 0)
+	for i := range candidates {
+		if !fields.match(&r.obs.rows[i]) {
+			continue
+		}
+		o := r.obs.observation(i)
 		if !m.Match(o) {
 			continue
 		}
@@ -270,7 +307,7 @@ func (s *Store) EachObservation(ctx context.Context, rel string, f store.Observa
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := fn(r.ds.Observations[i]); err != nil {
+		if err := fn(r.obs.observation(i)); err != nil {
 			return err
 		}
 	}
@@ -292,16 +329,14 @@ func (s *Store) CountObservations(ctx context.Context, rel string, f store.Obser
 }
 
 // after returns the position of the first observation whose key is above
-// key; 0 for the empty key, which stands for the start.
+// key; 0 for the empty key, which stands for the start. The keys are
+// computed as the search visits them (some sixteen for a large release)
+// rather than kept, which would take more memory than the rows themselves.
 func (r *release) after(key string) int {
 	if key == "" {
 		return 0
 	}
-	i := sort.SearchStrings(r.keys, key)
-	if i < len(r.keys) && r.keys[i] == key {
-		i++
-	}
-	return i
+	return sort.Search(r.obs.len(), func(i int) bool { return r.obs.observation(i).Key() > key })
 }
 
 // selection yields the positions of the observations that f selects, in
@@ -309,12 +344,14 @@ func (r *release) after(key string) int {
 func (r *release) selection(f store.ObservationFilter) iter.Seq[int] {
 	return func(yield func(int) bool) {
 		m := f.Matcher()
+		all := selectsAll(m)
 		n := 0
-		for i := range r.candidates(f, r.after(f.After)) {
+		candidates, fields := r.candidates(f, r.after(f.After))
+		for i := range candidates {
 			if f.Limit > 0 && n == f.Limit {
 				return
 			}
-			if !m.Match(r.ds.Observations[i]) {
+			if !all && (!fields.match(&r.obs.rows[i]) || !m.Match(r.obs.observation(i))) {
 				continue
 			}
 			n++
@@ -325,6 +362,14 @@ func (r *release) selection(f store.ObservationFilter) iter.Seq[int] {
 	}
 }
 
+// selectsAll reports whether m matches every observation: whether it is
+// the zero ObservationMatcher, as compiled from a filter that names nothing.
+// Such a walk need not read the observations to test them, which for a
+// whole release costs more than the rest of the query.
+func selectsAll(m store.ObservationMatcher) bool {
+	return reflect.ValueOf(m).IsZero()
+}
+
 // candidates yields, in ascending order and once each, the positions from
 // start on of the observations that can match f: those the index lists
 // under the values of the filter field that lists the fewest, or all. The
@@ -333,29 +378,38 @@ func (r *release) selection(f store.ObservationFilter) iter.Seq[int] {
 // once, so that a repeated value can neither repeat an observation nor
 // multiply the work; the lists of distinct values of one field never share
 // a position, since an observation has one value of each.
-func (r *release) candidates(f store.ObservationFilter, start int) iter.Seq[int] {
-	var best [][]int
+//
+// It also returns the string numbers of the values f names for each
+// indexed field, which tell from a row alone, without reading its
+// observation, that it cannot match f.
+func (r *release) candidates(f store.ObservationFilter, start int) (iter.Seq[int], rowFilter) {
+	var best [][]int32
+	var fields rowFilter
 	bestLen, found := 0, false
 	for _, c := range []struct {
 		values []string
-		index  map[string][]int
+		index  map[string]posting
+		refs   *refSet
 	}{
-		{f.Offences, r.byOffence}, {f.Regions, r.byRegion}, {f.Measures, r.byMeasure}, {f.Sources, r.bySource},
+		{f.Offences, r.byOffence, &fields.offences}, {f.Regions, r.byRegion, &fields.regions},
+		{f.Measures, r.byMeasure, &fields.measures}, {f.Sources, r.bySource, &fields.sources},
 	} {
 		if len(c.values) == 0 {
 			continue
 		}
 		seen := make(map[string]struct{}, len(c.values))
-		var lists [][]int
+		var lists [][]int32
 		n := 0
+		c.refs.named = true
 		for _, v := range c.values {
 			if _, dup := seen[v]; dup {
 				continue
 			}
 			seen[v] = struct{}{}
-			if l := c.index[v]; len(l) > 0 {
-				lists = append(lists, l)
-				n += len(l)
+			if p, ok := c.index[v]; ok {
+				lists = append(lists, p.rows)
+				n += len(p.rows)
+				c.refs.add(p.ref)
 			}
 		}
 		if !found || n < bestLen {
@@ -364,30 +418,82 @@ func (r *release) candidates(f store.ObservationFilter, start int) iter.Seq[int]
 	}
 	if !found {
 		return func(yield func(int) bool) {
-			for i := start; i < len(r.ds.Observations); i++ {
+			for i := start; i < r.obs.len(); i++ {
 				if !yield(i) {
 					return
 				}
 			}
+		}, fields
+	}
+	return merge(best, start), fields
+}
+
+// rowFilter holds, for each indexed field, the string numbers of the values
+// a filter names.
+type rowFilter struct {
+	offences, regions, measures, sources refSet
+}
+
+// match reports whether r has, in every indexed field the filter names, one
+// of the values it names. It is false for no row that the filter matches.
+func (f *rowFilter) match(r *row) bool {
+	return f.offences.has(r.offence) && f.regions.has(r.region) && f.measures.has(r.measure) && f.sources.has(r.source)
+}
+
+// refSet is the string numbers of the values a filter names for one field.
+// Its zero value is a field the filter does not name, which every row
+// passes; a named field whose values no observation has passes none.
+type refSet struct {
+	named bool
+	few   []uint32            // up to eight: a loop beats a lookup
+	many  map[uint32]struct{} // beyond
+}
+
+func (s *refSet) add(ref uint32) {
+	if s.many == nil && len(s.few) < 8 {
+		s.few = append(s.few, ref)
+		return
+	}
+	if s.many == nil {
+		s.many = make(map[uint32]struct{})
+		for _, r := range s.few {
+			s.many[r] = struct{}{}
 		}
 	}
-	return merge(best, start)
+	s.many[ref] = struct{}{}
+}
+
+func (s *refSet) has(ref uint32) bool {
+	if !s.named {
+		return true
+	}
+	if s.many != nil {
+		_, ok := s.many[ref]
+		return ok
+	}
+	for _, r := range s.few {
+		if r == ref {
+			return true
+		}
+	}
+	return false
 }
 
 // merge yields the positions from start on of the ascending, disjoint lists
 // in ascending order, keeping a heap of one cursor per list.
-func merge(lists [][]int, start int) iter.Seq[int] {
+func merge(lists [][]int32, start int) iter.Seq[int] {
 	return func(yield func(int) bool) {
 		h := make(cursors, 0, len(lists))
 		for _, l := range lists {
-			if l = l[sort.SearchInts(l, start):]; len(l) > 0 {
+			at, _ := slices.BinarySearch(l, int32(start))
+			if l = l[at:]; len(l) > 0 {
 				h = append(h, l)
 			}
 		}
 		if len(h) == 1 {
 			// The common case of one value needs no heap.
 			for _, i := range h[0] {
-				if !yield(i) {
+				if !yield(int(i)) {
 					return
 				}
 			}
@@ -395,7 +501,7 @@ func merge(lists [][]int, start int) iter.Seq[int] {
 		}
 		heap.Init(&h)
 		for len(h) > 0 {
-			if !yield(h[0][0]) {
+			if !yield(int(h[0][0])) {
 				return
 			}
 			if h[0] = h[0][1:]; len(h[0]) == 0 {
@@ -409,12 +515,12 @@ func merge(lists [][]int, start int) iter.Seq[int] {
 
 // cursors is a heap of the unvisited rest of position lists, ordered by
 // their first position. No list in it is empty.
-type cursors [][]int
+type cursors [][]int32
 
 func (h cursors) Len() int           { return len(h) }
 func (h cursors) Less(i, j int) bool { return h[i][0] < h[j][0] }
 func (h cursors) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *cursors) Push(x any)        { *h = append(*h, x.([]int)) }
+func (h *cursors) Push(x any)        { *h = append(*h, x.([]int32)) }
 func (h *cursors) Pop() any {
 	old := *h
 	x := old[len(old)-1]
@@ -433,7 +539,7 @@ func (s *Store) Population(ctx context.Context, rel string, f store.PopulationFi
 	for _, g := range f.Regions {
 		regions[g] = true
 	}
-	for _, p := range r.ds.Population {
+	for _, p := range r.meta.Population {
 		if len(regions) > 0 && !regions[p.Region] {
 			continue
 		}

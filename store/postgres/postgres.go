@@ -1,9 +1,12 @@
 // Package postgres is a store.Store on PostgreSQL through a pgx connection
 // pool. Each release is written in one transaction that also makes it
 // current, so a reader sees either the old release or the whole new one;
-// earlier releases stay queryable by id. The schema is versioned by embedded
-// goose migrations (Migrate, CheckSchema), and replicas learn of a new
-// current release through LISTEN/NOTIFY (WatchReleases).
+// earlier releases stay queryable by id. A release never changes once
+// loaded, so its offences, regions, measures and sources are read once and
+// kept in memory (meta.go), and a request for observations is one statement
+// (query.go). The schema is versioned by embedded goose migrations (Migrate,
+// CheckSchema), and replicas learn of a new current release through
+// LISTEN/NOTIFY (WatchReleases).
 package postgres
 
 import (
@@ -52,6 +55,8 @@ type Store struct {
 	listening atomic.Int32
 	// refreshing is set while a background refresh of current runs.
 	refreshing atomic.Bool
+	// metas caches the metadata of releases, which never change (meta.go).
+	metas *metas
 	// failures counts failed database calls (see Failures).
 	failures atomic.Uint64
 	// statementTimeout bounds every statement on the pool's connections;
@@ -64,6 +69,9 @@ type Store struct {
 	// chunks, when set by a test, replaces firstChunk and maxChunk, so that
 	// a small dataset spans many chunks of EachObservation.
 	chunks [2]int
+	// tracer, when set by a test before Open, sees every statement the
+	// pool's connections run, so that a test can count round trips.
+	tracer pgx.QueryTracer
 }
 
 type cachedRelease struct {
@@ -97,13 +105,11 @@ func WithStatementTimeout(d time.Duration) Option {
 // error wrapping store.ErrUnavailable; a malformed url one wrapping
 // store.ErrInvalid.
 //
-// Every connection plans each statement for its own parameters
-// (plan_cache_mode force_custom_plan): a generic plan of "column = ANY($n)"
-// compares every row with every value of the list, so a filter of thousands
-// of values cost a second a query; a custom plan hashes the list. Planning
-// anew costs well under a millisecond.
+// Statements are prepared once per connection and may run on a cached
+// generic plan, except those with a list of values, which are planned for
+// their own parameters (see withMode).
 func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
-	s := &Store{log: slog.New(slog.DiscardHandler)}
+	s := &Store{log: slog.New(slog.DiscardHandler), metas: newMetas()}
 	for _, o := range opts {
 		o(s)
 	}
@@ -111,11 +117,12 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w: %w", store.ErrInvalid, err)
 	}
-	params := cfg.ConnConfig.RuntimeParams
-	params["plan_cache_mode"] = "force_custom_plan"
+	if s.tracer != nil {
+		cfg.ConnConfig.Tracer = s.tracer
+	}
 	if s.statementTimeout > 0 {
 		// Whole milliseconds, at least one: zero would mean no limit.
-		params["statement_timeout"] = strconv.FormatInt(max(s.statementTimeout.Milliseconds(), 1), 10) + "ms"
+		cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(max(s.statementTimeout.Milliseconds(), 1), 10) + "ms"
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -15,33 +15,23 @@ import (
 	"github.com/krimstat/krimstat/store"
 )
 
-// read runs a query over one release's rows in a single round trip with a
-// check that the release exists, so that an unknown release is ErrNotFound
-// rather than an empty list. head is an SQL expression evaluated on the
-// release's row (a count of matches, or 0) with headArgs, whose $1 is the
-// release id; q and args produce the rows handed to scan. It returns head's
-// value.
-func (s *Store) read(ctx context.Context, what, release, head string, headArgs []any, q string, args []any, scan func(pgx.Rows) error) (int, error) {
+// rows runs q with args, one statement in one round trip, and calls scan
+// with each row; what names the rows in an error. It returns how many rows
+// it read. No row at all may mean an unknown release: only then is the
+// release looked up, in the metadata cache (meta), so that an unknown
+// release is ErrNotFound rather than an empty list. A row means the release
+// exists, since every row references it.
+func (s *Store) rows(ctx context.Context, what, release, q string, args []any, scan func(pgx.Rows) error) (int, error) {
 	if !storable(release) {
 		return 0, fmt.Errorf("release %q: %w", release, store.ErrNotFound)
 	}
-	b := &pgx.Batch{}
-	b.Queue("SELECT "+head+" FROM releases WHERE id = $1", headArgs...)
-	b.Queue(q, args...)
-	br := s.pool.SendBatch(ctx, b)
-	defer br.Close()
-	var n int
-	if err := br.QueryRow().Scan(&n); err != nil {
-		if errors.Is(err, pgx.ErrNoRows) {
-			return 0, fmt.Errorf("release %q: %w", release, store.ErrNotFound)
-		}
-		return 0, s.wrapErr(err, "%s", what)
-	}
-	rows, err := br.Query()
+	rows, err := s.pool.Query(ctx, q, withMode(args)...)
 	if err != nil {
 		return 0, s.wrapErr(err, "%s", what)
 	}
+	n := 0
 	for rows.Next() {
+		n++
 		if err := scan(rows); err != nil {
 			rows.Close()
 			return 0, s.wrapErr(err, "%s", what)
@@ -50,41 +40,36 @@ func (s *Store) read(ctx context.Context, what, release, head string, headArgs [
 	if err := rows.Err(); err != nil {
 		return 0, s.wrapErr(err, "%s", what)
 	}
-	if err := br.Close(); err != nil {
-		return 0, s.wrapErr(err, "%s", what)
+	if n == 0 {
+		if _, err := s.meta(ctx, release); err != nil {
+			return 0, err
+		}
 	}
 	return n, nil
 }
 
-// docs reads JSON documents of type T, one per row.
-func docs[T any](ctx context.Context, s *Store, what, release, q string, args ...any) ([]T, error) {
-	out := []T{}
-	_, err := s.read(ctx, what, release, "0", []any{release}, q, args, func(rows pgx.Rows) error {
-		var b []byte
-		if err := rows.Scan(&b); err != nil {
-			return err
-		}
-		var v T
-		if err := json.Unmarshal(b, &v); err != nil {
-			return err
-		}
-		out = append(out, v)
-		return nil
-	})
-	return out, err
-}
+// longList is the length from which PostgreSQL hashes the values of
+// "column = ANY(list)" in a custom plan (MIN_ARRAY_SIZE_FOR_HASHED_SAOP);
+// a shorter list is searched value by value in any plan.
+const longList = 9
 
-// doc reads one JSON document of type T; what names it in a not-found error.
-func doc[T any](ctx context.Context, s *Store, what, release, q string, args ...any) (T, error) {
-	var zero T
-	list, err := docs[T](ctx, s, what, release, q, args...)
-	if err != nil {
-		return zero, err
+// withMode returns args led by the pgx.QueryExecMode of a statement with
+// them. A statement is prepared once per connection and may run on
+// PostgreSQL's cached generic plan (plan_cache_mode auto), which saves
+// planning it anew for every request, unless it has a long list of values
+// ("column = ANY($n)"): then it is sent unprepared, so that it is planned
+// for its own parameters. A custom plan hashes a long list, where a generic
+// plan compares every row with every value of it: a filter of thousands of
+// values would cost a second a query.
+func withMode(args []any) []any {
+	mode := pgx.QueryExecModeCacheStatement
+	for _, a := range args {
+		if l, ok := a.([]string); ok && len(l) >= longList {
+			mode = pgx.QueryExecModeCacheDescribe
+			break
+		}
 	}
-	if len(list) == 0 {
-		return zero, fmt.Errorf("%s: %w", what, store.ErrNotFound)
-	}
-	return list[0], nil
+	return append([]any{mode}, args...)
 }
 
 // storable reports whether PostgreSQL can hold s as text: valid UTF-8 with
@@ -92,15 +77,6 @@ func doc[T any](ctx context.Context, s *Store, what, release, q string, args ...
 // can match nothing; sending it would only make the server fail the query.
 func storable(s string) bool {
 	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
-}
-
-// storableID returns id, or the empty string, which is never an id, when
-// PostgreSQL cannot hold id.
-func storableID(id string) string {
-	if !storable(id) {
-		return ""
-	}
-	return id
 }
 
 // storableOnly drops the values that cannot equal a stored string. It
@@ -121,58 +97,6 @@ func unmarshal(b []byte, v any) error {
 		return nil
 	}
 	return json.Unmarshal(b, v)
-}
-
-// Offences implements store.Store.
-func (s *Store) Offences(ctx context.Context, release string) ([]store.Offence, error) {
-	return docs[store.Offence](ctx, s, "offences", release,
-		`SELECT doc FROM offences WHERE release_id = $1 ORDER BY id`, release)
-}
-
-// Offence implements store.Store.
-func (s *Store) Offence(ctx context.Context, release, id string) (store.Offence, error) {
-	return doc[store.Offence](ctx, s, fmt.Sprintf("offence %q", id), release,
-		`SELECT doc FROM offences WHERE release_id = $1 AND id = $2`, release, storableID(id))
-}
-
-// Regions implements store.Store.
-func (s *Store) Regions(ctx context.Context, release string, f store.RegionFilter) ([]store.Region, error) {
-	var c conds
-	c.add("release_id = ?", release)
-	if len(f.Types) > 0 {
-		c.add("type = ANY(?)", storableOnly(f.Types))
-	}
-	if f.ValidOn != "" {
-		// As store.Region.ValidOn: an empty bound is open.
-		c.add("(valid_from = '' OR "+c.compare("valid_from", "<=", f.ValidOn)+")", nil)
-		c.add("(valid_to = '' OR "+c.compare("valid_to", ">=", f.ValidOn)+")", nil)
-	}
-	return docs[store.Region](ctx, s, "regions", release,
-		"SELECT doc FROM regions WHERE "+c.where()+" ORDER BY id", c.args...)
-}
-
-// Region implements store.Store.
-func (s *Store) Region(ctx context.Context, release, id string) (store.Region, error) {
-	return doc[store.Region](ctx, s, fmt.Sprintf("region %q", id), release,
-		`SELECT doc FROM regions WHERE release_id = $1 AND id = $2`, release, storableID(id))
-}
-
-// Measures implements store.Store.
-func (s *Store) Measures(ctx context.Context, release string) ([]store.Measure, error) {
-	return docs[store.Measure](ctx, s, "measures", release,
-		`SELECT doc FROM measures WHERE release_id = $1 ORDER BY id`, release)
-}
-
-// Sources implements store.Store.
-func (s *Store) Sources(ctx context.Context, release string) ([]store.Source, error) {
-	return docs[store.Source](ctx, s, "sources", release,
-		`SELECT doc FROM sources WHERE release_id = $1 ORDER BY id`, release)
-}
-
-// Source implements store.Store.
-func (s *Store) Source(ctx context.Context, release, id string) (store.Source, error) {
-	return doc[store.Source](ctx, s, fmt.Sprintf("source %q", id), release,
-		`SELECT doc FROM sources WHERE release_id = $1 AND id = $2`, release, storableID(id))
 }
 
 // conds collects the parameterised conditions of a WHERE clause.
@@ -201,6 +125,19 @@ func (c *conds) compare(column, op, value string) string {
 	}
 	c.args = append(c.args, []byte(value))
 	return "convert_to(" + column + ", 'UTF8') " + op + " $" + strconv.Itoa(len(c.args))
+}
+
+// in adds the condition that column is one of values, leaving out the
+// values PostgreSQL cannot hold (which match nothing). One value is an
+// equality: unlike "= ANY", it lets an index whose next column is key hand
+// out the rows in key order, so that a LIMIT stops the scan early.
+func (c *conds) in(column string, values []string) {
+	values = storableOnly(values)
+	if len(values) == 1 {
+		c.add(column+" = ?", values[0])
+		return
+	}
+	c.add(column+" = ANY(?)", values)
 }
 
 func (c *conds) where() string { return strings.Join(c.sql, " AND ") }
@@ -235,7 +172,7 @@ func observationConds(release string, f store.ObservationFilter) conds {
 		values []string
 	}{{"offence", f.Offences}, {"region", f.Regions}, {"measure", f.Measures}, {"source", f.Sources}} {
 		if len(in.values) > 0 {
-			c.add(in.column+" = ANY(?)", storableOnly(in.values))
+			c.in(in.column, in.values)
 		}
 	}
 	for _, in := range []struct {
@@ -243,7 +180,7 @@ func observationConds(release string, f store.ObservationFilter) conds {
 		values []string
 	}{{"sex", f.Sex}, {"age", f.Age}, {"citizenship", f.Citizenship}} {
 		if len(in.values) > 0 {
-			c.add(in.column+" = ANY(?)", storableOnly(breakdownValues(in.values)))
+			c.in(in.column, breakdownValues(in.values))
 		}
 	}
 	if f.From != nil {
@@ -257,16 +194,23 @@ func observationConds(release string, f store.ObservationFilter) conds {
 
 // selectObservations returns the query, and its arguments, of the
 // observations of c whose key is above after (every one for the empty
-// key), in key order, at most limit of them (0 means no limit). c is not
-// changed.
-func selectObservations(c conds, after string, limit int) (string, []any) {
+// key), in key order, at most limit of them (0 means no limit). With
+// count, each row leads with the number of every match of c, after or not:
+// an uncorrelated subquery, which PostgreSQL runs once per statement. c is
+// not changed.
+func selectObservations(c conds, after string, limit int, count bool) (string, []any) {
+	where := c.where()
 	// Clipped, so that the appends below copy rather than write into
 	// the caller's arrays.
 	c.sql, c.args = slices.Clip(c.sql), slices.Clip(c.args)
 	if after != "" {
 		c.add(c.compare("key", ">", after), nil)
 	}
-	q := "SELECT key, " + observationColumns + " FROM observations WHERE " + c.where() + " ORDER BY key"
+	q := "SELECT "
+	if count {
+		q += "(SELECT count(*) FROM observations WHERE " + where + "), "
+	}
+	q += "key, " + observationColumns + " FROM observations WHERE " + c.where() + " ORDER BY key"
 	if limit > 0 {
 		// A parameter, not a literal, so that every limit shares one prepared statement.
 		c.args = append(c.args, limit)
@@ -275,45 +219,74 @@ func selectObservations(c conds, after string, limit int) (string, []any) {
 	return q, c.args
 }
 
-// scanObservation reads a row of selectObservations, and its key into key.
-func scanObservation(rows pgx.Rows, key *string) (store.Observation, error) {
-	var o store.Observation
-	var rev []byte
-	b := &o.Breakdown
-	err := rows.Scan(key, &o.Offence, &o.Region, &o.Period, &o.Measure,
+// observationScanner reads the rows of selectObservations into one
+// observation, reused row after row, so that a row costs no allocation
+// beyond its values. key holds the key of the row read last and, for a
+// query with the count, count the count.
+type observationScanner struct {
+	o     store.Observation
+	key   string
+	count int
+	rev   []byte
+	dest  []any
+}
+
+func newObservationScanner(count bool) *observationScanner {
+	s := &observationScanner{}
+	o, b := &s.o, &s.o.Breakdown
+	s.dest = []any{&s.key, &o.Offence, &o.Region, &o.Period, &o.Measure,
 		&b.Sex, &b.Age, &b.Citizenship, &b.RepatriationCountry,
-		&o.Value, &o.ValueText, &o.Flags, &o.Source, &o.Confidence, &o.Locator, &rev)
-	if err != nil || rev == nil {
-		return o, err
+		&o.Value, &o.ValueText, &o.Flags, &o.Source, &o.Confidence, &o.Locator, &s.rev}
+	if count {
+		s.dest = append([]any{&s.count}, s.dest...)
 	}
-	o.Revision = &store.Revision{}
-	if err := json.Unmarshal(rev, o.Revision); err != nil {
-		return o, fmt.Errorf("revision: %w", err)
+	return s
+}
+
+// scan reads the current row of rows.
+func (s *observationScanner) scan(rows pgx.Rows) (store.Observation, error) {
+	// Zeroed, so that pgx makes each row's Value, Flags and revision anew
+	// rather than writing into the previous row's.
+	s.o, s.rev = store.Observation{}, nil
+	if err := rows.Scan(s.dest...); err != nil {
+		return store.Observation{}, err
+	}
+	o := s.o
+	if s.rev != nil {
+		o.Revision = &store.Revision{}
+		if err := json.Unmarshal(s.rev, o.Revision); err != nil {
+			return store.Observation{}, fmt.Errorf("revision: %w", err)
+		}
 	}
 	return o, nil
 }
 
 // Observations implements store.Store. A page is the keyset key > After in
 // key order, read with one row more than Limit to learn whether another page
-// follows; Total is counted in the same round trip.
+// follows. Total counts every match, After or not, and costs no statement of
+// its own in the common cases: a first page that is the whole selection
+// counts itself, and a later page (After set) reads the count in its own
+// statement. Only a first page with another after it is followed by a
+// count.
 func (s *Store) Observations(ctx context.Context, release string, f store.ObservationFilter) (store.ObservationPage, error) {
 	c := observationConds(release, f)
-	count := "(SELECT count(*) FROM observations WHERE " + c.where() + ")"
 	limit := 0
 	if f.Limit > 0 {
 		limit = f.Limit + 1
 	}
-	q, args := selectObservations(c, f.After, limit)
+	later := f.After != ""
+	q, args := selectObservations(c, f.After, limit, later)
 
 	page := store.ObservationPage{Observations: []store.Observation{}}
-	var lastKey string
-	total, err := s.read(ctx, "observations", release, count, c.args, q, args, func(rows pgx.Rows) error {
+	sc := newObservationScanner(later)
+	n, err := s.rows(ctx, "observations", release, q, args, func(rows pgx.Rows) error {
 		if f.Limit > 0 && len(page.Observations) == f.Limit {
-			// The extra row: another page follows this one.
-			page.Next = lastKey
+			// The extra row: another page follows this one, after the
+			// key of the last row read.
+			page.Next = sc.key
 			return nil
 		}
-		o, err := scanObservation(rows, &lastKey)
+		o, err := sc.scan(rows)
 		if err != nil {
 			return err
 		}
@@ -323,7 +296,18 @@ func (s *Store) Observations(ctx context.Context, release string, f store.Observ
 	if err != nil {
 		return store.ObservationPage{}, err
 	}
-	page.Total = total
+	page.Total = n
+	if later {
+		page.Total = sc.count
+	}
+	// A first page that is not the whole selection, or a page after the
+	// last match, has no count: count now.
+	if (!later && page.Next != "") || (later && n == 0) {
+		q := "SELECT count(*) FROM observations WHERE " + c.where()
+		if err := s.pool.QueryRow(ctx, q, withMode(c.args)...).Scan(&page.Total); err != nil {
+			return store.ObservationPage{}, s.wrapErr(err, "count observations")
+		}
+	}
 	return page, nil
 }
 
@@ -372,15 +356,19 @@ func (s *Store) EachObservation(ctx context.Context, release string, f store.Obs
 		if f.Limit > 0 {
 			n = min(n, left)
 		}
-		q, args := selectObservations(c, after, n)
+		q, args := selectObservations(c, after, n, false)
 		chunk = chunk[:0]
-		_, err := s.read(ctx, "observations", release, "0", []any{release}, q, args, func(rows pgx.Rows) error {
-			o, err := scanObservation(rows, &after)
+		sc := newObservationScanner(false)
+		_, err := s.rows(ctx, "observations", release, q, args, func(rows pgx.Rows) error {
+			o, err := sc.scan(rows)
 			chunk = append(chunk, o)
 			return err
 		})
 		if err != nil {
 			return err
+		}
+		if len(chunk) > 0 {
+			after = sc.key
 		}
 		for _, o := range chunk {
 			if err := ctx.Err(); err != nil {
@@ -414,7 +402,7 @@ func (s *Store) CountObservations(ctx context.Context, release string, f store.O
 	}
 	// $1 is the release id, as in the conditions.
 	var n int
-	err := s.pool.QueryRow(ctx, "SELECT (SELECT count(*) FROM ("+sub+") m) FROM releases WHERE id = $1", c.args...).Scan(&n)
+	err := s.pool.QueryRow(ctx, "SELECT (SELECT count(*) FROM ("+sub+") m) FROM releases WHERE id = $1", withMode(c.args)...).Scan(&n)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, fmt.Errorf("release %q: %w", release, store.ErrNotFound)
 	}
@@ -429,7 +417,7 @@ func (s *Store) Population(ctx context.Context, release string, f store.Populati
 	var c conds
 	c.add("release_id = ?", release)
 	if len(f.Regions) > 0 {
-		c.add("region = ANY(?)", storableOnly(f.Regions))
+		c.in("region", f.Regions)
 	}
 	if f.From != "" {
 		c.add(c.compare("date", ">=", f.From), nil)
@@ -438,7 +426,7 @@ func (s *Store) Population(ctx context.Context, release string, f store.Populati
 		c.add(c.compare("date", "<=", f.To), nil)
 	}
 	out := []store.PopulationFigure{}
-	_, err := s.read(ctx, "population", release, "0", []any{release},
+	_, err := s.rows(ctx, "population", release,
 		"SELECT region, date, value, source, locator FROM population WHERE "+c.where()+" ORDER BY ord",
 		c.args, func(rows pgx.Rows) error {
 			var p store.PopulationFigure
