@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/redis/go-redis/v9/maintnotifications"
 )
 
 // After breakAfter consecutive failures Redis is not asked again for
@@ -52,8 +54,9 @@ var (
 //
 // Redis only uses GET and SET with an expiry: no KEYS, SCAN or FLUSH*, so
 // invalidation is by key (the callers put a data release id in it) and TTL.
+// Every command names one key, so a Redis Cluster needs no hash tags.
 type Redis struct {
-	client  *redis.Client
+	client  redis.UniversalClient
 	prefix  string
 	timeout time.Duration
 	logger  *slog.Logger
@@ -81,10 +84,12 @@ type RedisStats struct {
 }
 
 // NewRedis returns a Redis tier on client storing keys under prefix, giving
-// each call timeout (at least a millisecond). The caller owns client and
-// closes it. Build client from RedisOptions so that go-redis neither retries
-// nor waits longer than the deadline.
-func NewRedis(client *redis.Client, prefix string, timeout time.Duration, logger *slog.Logger) *Redis {
+// each call timeout (at least a millisecond). client may be a single server,
+// a Sentinel failover client or a cluster client: the tier sends only
+// single-key commands. The caller owns client and closes it. Build client
+// with RedisTarget.NewClient so that go-redis neither retries nor waits
+// longer than the deadline.
+func NewRedis(client redis.UniversalClient, prefix string, timeout time.Duration, logger *slog.Logger) *Redis {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -94,29 +99,6 @@ func NewRedis(client *redis.Client, prefix string, timeout time.Duration, logger
 		timeout: max(timeout, time.Millisecond),
 		logger:  logger,
 	}
-}
-
-// RedisOptions parses a redis:// or rediss:// URL into client options fit
-// for a cache: the context deadline bounds every call, nothing is retried,
-// dials and pool waits are as short as a call, and connections skip the
-// identity and maintenance-notification handshakes. It returns an error for a
-// malformed URL.
-func RedisOptions(url string, timeout time.Duration) (*redis.Options, error) {
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		return nil, fmt.Errorf("cache: redis url: %w", err)
-	}
-	timeout = max(timeout, time.Millisecond)
-	opt.ContextTimeoutEnabled = true
-	opt.MaxRetries = -1
-	opt.DialTimeout = timeout
-	opt.DialerRetries = 1
-	opt.ReadTimeout = timeout
-	opt.WriteTimeout = timeout
-	opt.PoolTimeout = timeout
-	opt.DisableIdentity = true
-	opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
-	return opt, nil
 }
 
 // Get returns the value stored under key. It returns an error, with a miss,
@@ -261,11 +243,12 @@ func (r *Redis) logLimited(msg string, args ...any) {
 }
 
 // WriteWatch follows one Redis client for writes the server refuses, whoever
-// makes them: the cache tiers and a rate limiter built on the client. It is
+// makes them: the cache tiers and a rate limiter built on the client. On a
+// cluster client it sees the refusals of every node. It is
 // what readiness asks about Redis, since a full Redis answers PING as gladly
 // as ever while it refuses every write that would add to it.
 type WriteWatch struct {
-	client  *redis.Client
+	client  redis.UniversalClient
 	window  time.Duration
 	refused atomic.Uint64
 	last    atomic.Int64 // unix nanoseconds of the latest refusal
@@ -276,7 +259,7 @@ var _ redis.Hook = (*WriteWatch)(nil)
 // WatchWrites returns a WriteWatch on client, installed as a go-redis hook,
 // that reports a refused write for window after it. Call it once per client,
 // before the client is shared.
-func WatchWrites(client *redis.Client, window time.Duration) *WriteWatch {
+func WatchWrites(client redis.UniversalClient, window time.Duration) *WriteWatch {
 	w := &WriteWatch{client: client, window: window}
 	client.AddHook(w)
 	return w
@@ -334,14 +317,48 @@ func (w *WriteWatch) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 // RedisMemory is how a Redis server bounds its memory, as CONFIG GET reports
 // it.
 type RedisMemory struct {
+	// Node is the cluster primary the settings are of; empty for a single
+	// server or Sentinel's primary, the only one there is.
+	Node     string
 	MaxBytes int64  // maxmemory; 0 means no bound
 	Policy   string // maxmemory-policy
 }
 
-// ReadRedisMemory asks the server behind client for its maxmemory and
-// maxmemory-policy. It returns an error when the server does not answer or
-// refuses CONFIG, as managed services and ACLs often do.
-func ReadRedisMemory(ctx context.Context, client *redis.Client) (RedisMemory, error) {
+// ReadRedisMemory asks the servers behind client for their maxmemory and
+// maxmemory-policy: the server, Sentinel's current primary, or on a cluster
+// every primary, each of which stores its share of the keys and can fill up
+// alone. It returns an error when a server does not answer or refuses
+// CONFIG, as managed services and ACLs often do.
+func ReadRedisMemory(ctx context.Context, client redis.UniversalClient) ([]RedisMemory, error) {
+	cluster, ok := client.(*redis.ClusterClient)
+	if !ok {
+		m, err := readMemory(ctx, client)
+		if err != nil {
+			return nil, err
+		}
+		return []RedisMemory{m}, nil
+	}
+	var mu sync.Mutex
+	var all []RedisMemory
+	err := cluster.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+		m, err := readMemory(ctx, node)
+		if err != nil {
+			return fmt.Errorf("%s: %w", node.Options().Addr, err)
+		}
+		m.Node = node.Options().Addr
+		mu.Lock()
+		all = append(all, m)
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(all, func(a, b RedisMemory) int { return strings.Compare(a.Node, b.Node) })
+	return all, nil
+}
+
+func readMemory(ctx context.Context, client redis.Cmdable) (RedisMemory, error) {
 	cfg, err := client.ConfigGet(ctx, "maxmemory*").Result()
 	if err != nil {
 		return RedisMemory{}, fmt.Errorf("cache: redis config get: %w", err)

@@ -143,17 +143,17 @@ func TestReadRedisMemory(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			client := startRedis(t, tt.args...)
-			got, err := cache.ReadRedisMemory(context.Background(), client)
+			all, err := cache.ReadRedisMemory(context.Background(), client)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("ReadRedisMemory: got error %v, want error %v", err, tt.wantErr)
 			}
 			if err != nil {
 				return
 			}
-			if got != tt.want {
-				t.Errorf("ReadRedisMemory: got %+v, want %+v", got, tt.want)
+			if len(all) != 1 || all[0] != tt.want {
+				t.Fatalf("ReadRedisMemory: got %+v, want [%+v]", all, tt.want)
 			}
-			if w := got.Warnings(); len(w) != tt.warnings {
+			if w := all[0].Warnings(); len(w) != tt.warnings {
 				t.Errorf("Warnings: got %q, want %d", w, tt.warnings)
 			}
 		})

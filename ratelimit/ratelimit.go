@@ -200,9 +200,12 @@ type Limiter struct {
 const logEvery = 10 * time.Second
 
 // New returns a Limiter that shares its limits through rdb, or keeps them in
-// process when rdb is nil. It starts a goroutine that sweeps idle clients
-// out of memory; Close stops it. Zero fields of cfg take their defaults.
-func New(cfg Config, rdb *redis.Client, log *slog.Logger) *Limiter {
+// process when rdb is nil. rdb may be a single server, a Sentinel failover
+// client or a cluster client: each decision is one script on one key, so
+// every client's bucket lives in one cluster slot. It starts a goroutine
+// that sweeps idle clients out of memory; Close stops it. Zero fields of cfg
+// take their defaults.
+func New(cfg Config, rdb redis.UniversalClient, log *slog.Logger) *Limiter {
 	cfg = cfg.withDefaults()
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -225,10 +228,24 @@ func New(cfg Config, rdb *redis.Client, log *slog.Logger) *Limiter {
 	l.policy = strconv.Quote(cfg.Name) + ";q=" + strconv.Itoa(cfg.Burst) + ";w=" + strconv.Itoa(l.window)
 	if rdb != nil {
 		l.gcra = redis_rate.NewLimiter(rdb)
-		l.guard = !rdb.Options().ContextTimeoutEnabled
+		l.guard = !honoursDeadlines(rdb)
 	}
 	go l.sweep()
 	return l
+}
+
+// honoursDeadlines reports whether rdb was built with ContextTimeoutEnabled.
+// A client whose options cannot be read is taken not to.
+func honoursDeadlines(rdb redis.UniversalClient) bool {
+	switch c := rdb.(type) {
+	case *redis.Client:
+		return c.Options().ContextTimeoutEnabled
+	case *redis.ClusterClient:
+		return c.Options().ContextTimeoutEnabled
+	case *redis.Ring:
+		return c.Options().ContextTimeoutEnabled
+	}
+	return false
 }
 
 // Close stops the sweeper. It does not close the Redis client, which the

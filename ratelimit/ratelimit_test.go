@@ -33,7 +33,7 @@ func newEngine(l *ratelimit.Limiter) *gin.Engine {
 }
 
 // newLimiter returns a Limiter closed when the test ends.
-func newLimiter(t *testing.T, cfg ratelimit.Config, rdb *redis.Client) *ratelimit.Limiter {
+func newLimiter(t *testing.T, cfg ratelimit.Config, rdb redis.UniversalClient) *ratelimit.Limiter {
 	t.Helper()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)

@@ -2,11 +2,14 @@ package ratelimit_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -14,6 +17,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/krimstat/krimstat/cache"
 	"github.com/krimstat/krimstat/internal/testenv"
 	"github.com/krimstat/krimstat/ratelimit"
 )
@@ -33,12 +37,64 @@ func redisClient(t *testing.T) (*redis.Client, string) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		iter := rdb.Scan(ctx, 0, "rate:"+prefix+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
+		if err := testenv.DeleteRedisKeys(ctx, rdb, "rate:"+prefix+"*"); err != nil {
+			t.Errorf("deleting the limiter's keys: %v", err)
 		}
 	})
 	return rdb, prefix
+}
+
+// TestSharedOnEveryKind: two Limiters, as two replicas, share one client's
+// tokens through a single Redis, through Sentinel's primary and through a
+// three-master cluster, where the clients' buckets spread over the masters.
+func TestSharedOnEveryKind(t *testing.T) {
+	for _, kind := range []string{"single", "sentinel", "cluster"} {
+		t.Run(kind, func(t *testing.T) {
+			target, err := cache.ParseRedisURL(testenv.StartRedisURL(t, kind))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rdb := target.NewClient(time.Second)
+			t.Cleanup(func() { rdb.Close() })
+			cfg := ratelimit.Config{Rate: 3, Period: time.Minute, Burst: 3, RedisTimeout: time.Second}
+			a, b := newLimiter(t, cfg, rdb), newLimiter(t, cfg, rdb)
+			ha, hb := newEngine(a), newEngine(b)
+			const clients = 12
+			for c := range clients {
+				remote := fmt.Sprintf("198.51.100.%d:1000", c+1)
+				var codes []int
+				for i := range 5 {
+					h := ha
+					if i%2 == 1 {
+						h = hb
+					}
+					codes = append(codes, get(h, remote, "/v1/ping").Code)
+				}
+				if want := []int{200, 200, 200, 429, 429}; !slices.Equal(codes, want) {
+					t.Fatalf("client %s alternating replicas: got %v, want %v", remote, codes, want)
+				}
+			}
+			for _, l := range []*ratelimit.Limiter{a, b} {
+				if st := l.Stats(); st.Fallbacks != 0 || st.RedisErrors != 0 {
+					t.Errorf("Stats: got %+v, want every decision made in Redis", st)
+				}
+			}
+			if cluster, ok := rdb.(*redis.ClusterClient); ok {
+				var mu sync.Mutex
+				var sizes []int64
+				err := cluster.ForEachMaster(context.Background(), func(ctx context.Context, node *redis.Client) error {
+					n, err := node.DBSize(ctx).Result()
+					mu.Lock()
+					sizes = append(sizes, n)
+					mu.Unlock()
+					return err
+				})
+				if err != nil || len(sizes) != 3 || slices.Contains(sizes, 0) {
+					t.Errorf("buckets per master: got %v, %v; want some on each of 3", sizes, err)
+				}
+			}
+		})
+	}
 }
 
 // TestSharedAcrossReplicas shows two Limiters on one Redis, as two replicas

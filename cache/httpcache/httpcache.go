@@ -149,9 +149,10 @@ func (c Config) Validate() error {
 }
 
 // NewTiered builds the tiers cfg asks for: a local one when LocalEnabled, a
-// Redis one on client when client is not nil. The caller closes the result,
-// and client after it. It returns an error for an invalid cfg.
-func NewTiered(cfg Config, client *redis.Client, logger *slog.Logger) (*cache.Tiered, error) {
+// Redis one on client (a single server, Sentinel or Cluster) when client is
+// not nil. The caller closes the result, and client after it. It returns an
+// error for an invalid cfg.
+func NewTiered(cfg Config, client redis.UniversalClient, logger *slog.Logger) (*cache.Tiered, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

@@ -110,7 +110,7 @@ func wire(ctx context.Context, cfg config, st store.Store, log *slog.Logger, cl 
 	}
 	// Readiness asks the watch on the cache's Redis client, which also
 	// reports a Redis that answers but refuses writes because it is full.
-	var rdb *redis.Client
+	var rdb redis.UniversalClient
 	var err error
 	if cfg.RedisURL != "" {
 		if rdb, w.cacheWatch, err = openRedis(ctx, cfg.RedisURL, cfg.Cache.RedisTimeout, "cache", log); err != nil {
@@ -161,7 +161,7 @@ func wire(ctx context.Context, cfg config, st store.Store, log *slog.Logger, cl 
 // REDIS_URL, or through a Redis of its own, which a cache filling its Redis
 // cannot make refuse writes (the limiter would then fall back to
 // per-process limits).
-func (w *wiring) limits(ctx context.Context, cfg config, rdb *redis.Client, log *slog.Logger, cl *closers) error {
+func (w *wiring) limits(ctx context.Context, cfg config, rdb redis.UniversalClient, log *slog.Logger, cl *closers) error {
 	if !cfg.RateLimitOn {
 		log.Info("rate limit", "enabled", false)
 		return nil
@@ -294,38 +294,51 @@ func runServers(ctx context.Context, all []served, timeout time.Duration, log *s
 	return nil
 }
 
-// openRedis returns a client on the Redis at url with a WriteWatch on it, for
-// the named use (cache or ratelimit). It pings the server and reads its
-// memory settings, warning when a full Redis would refuse writes or when it
-// has no bound; neither an unreachable Redis nor one that refuses CONFIG is
-// an error, since the service runs without. A malformed url is.
-func openRedis(ctx context.Context, url string, timeout time.Duration, use string, log *slog.Logger) (*redis.Client, *cache.WriteWatch, error) {
-	opt, err := cache.RedisOptions(url, timeout)
+// openRedis returns a client on the Redis at url (a single server, Sentinel
+// or Cluster; see cache.ParseRedisURL) with a WriteWatch on it, for the named
+// use (cache or ratelimit), and logs the kind of Redis and its addresses. It
+// pings the server and reads the memory settings of every primary, warning
+// when a full one would refuse writes or when one has no bound; neither an
+// unreachable Redis nor one that refuses CONFIG is an error, since the
+// service runs without. A malformed url is.
+func openRedis(ctx context.Context, url string, timeout time.Duration, use string, log *slog.Logger) (redis.UniversalClient, *cache.WriteWatch, error) {
+	target, err := cache.ParseRedisURL(url)
 	if err != nil {
 		return nil, nil, err
 	}
-	client := redis.NewClient(opt)
+	log = log.With("redis", use)
+	attrs := []any{"kind", string(target.Kind), "addrs", target.Addrs, "url", masked(url)}
+	if target.Master != "" {
+		attrs = append(attrs, "master_name", target.Master)
+	}
+	log.Info("redis configured", attrs...)
+	client := target.NewClient(timeout)
 	// A refused write is remembered for ten seconds: long enough for
 	// readiness, polled every few seconds, to see it.
 	watch := cache.WatchWrites(client, 10*time.Second)
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	log = log.With("redis", use)
 	if err := client.Ping(ctx).Err(); err != nil {
 		log.Warn("redis unreachable at start; going on without it until it answers", "err", err)
 		return client, watch, nil
 	}
-	mem, err := cache.ReadRedisMemory(ctx, client)
+	mems, err := cache.ReadRedisMemory(ctx, client)
 	if err != nil {
 		log.Info("redis memory settings unknown (CONFIG GET refused); see README on maxmemory", "err", err)
 		return client, watch, nil
 	}
-	warnings := mem.Warnings()
-	for _, w := range warnings {
-		log.Warn("redis "+w, "maxmemory", mem.MaxBytes, "maxmemory_policy", mem.Policy)
-	}
-	if len(warnings) == 0 {
-		log.Info("redis memory", "maxmemory", mem.MaxBytes, "maxmemory_policy", mem.Policy)
+	for _, mem := range mems {
+		attrs := []any{"maxmemory", mem.MaxBytes, "maxmemory_policy", mem.Policy}
+		if mem.Node != "" {
+			attrs = append(attrs, "node", mem.Node)
+		}
+		warnings := mem.Warnings()
+		for _, w := range warnings {
+			log.Warn("redis "+w, attrs...)
+		}
+		if len(warnings) == 0 {
+			log.Info("redis memory", attrs...)
+		}
 	}
 	return client, watch, nil
 }

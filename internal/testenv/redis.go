@@ -53,9 +53,9 @@ func RedisURL(t testing.TB) string {
 }
 
 // RedisPrefix returns a key prefix of the test's own and deletes every key
-// under it when the test ends, walking them with SCAN (never KEYS). Register
-// client's Close with t.Cleanup before calling it: cleanups run last first.
-func RedisPrefix(t testing.TB, client *redis.Client) string {
+// under it when the test ends (see DeleteRedisKeys). Register client's Close
+// with t.Cleanup before calling it: cleanups run last first.
+func RedisPrefix(t testing.TB, client redis.UniversalClient) string {
 	t.Helper()
 	var b [6]byte
 	_, _ = rand.Read(b[:])
@@ -64,22 +64,39 @@ func RedisPrefix(t testing.TB, client *redis.Client) string {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		iter := client.Scan(ctx, 0, prefix+"*", 100).Iterator()
+		if err := DeleteRedisKeys(ctx, client, prefix+"*"); err != nil {
+			t.Errorf("deleting the keys under %s: %v", prefix, err)
+		}
+	})
+	return prefix
+}
+
+// DeleteRedisKeys deletes every key matching pattern, walking them with SCAN
+// (never KEYS). On a cluster it walks every primary, since SCAN covers one
+// node, and sends one DEL per key, pipelined, since a DEL of several keys
+// must keep to one slot.
+func DeleteRedisKeys(ctx context.Context, client redis.UniversalClient, pattern string) error {
+	del := func(ctx context.Context, c redis.Cmdable) error {
+		iter := c.Scan(ctx, 0, pattern, 100).Iterator()
 		var keys []string
 		for iter.Next(ctx) {
 			keys = append(keys, iter.Val())
 		}
-		if err := iter.Err(); err != nil {
-			t.Errorf("scanning %s*: %v", prefix, err)
-			return
+		if err := iter.Err(); err != nil || len(keys) == 0 {
+			return err
 		}
-		if len(keys) > 0 {
-			if err := client.Del(ctx, keys...).Err(); err != nil {
-				t.Errorf("deleting %d keys under %s: %v", len(keys), prefix, err)
+		_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, k := range keys {
+				p.Del(ctx, k)
 			}
-		}
-	})
-	return prefix
+			return nil
+		})
+		return err
+	}
+	if cluster, ok := client.(*redis.ClusterClient); ok {
+		return cluster.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error { return del(ctx, node) })
+	}
+	return del(ctx, client)
 }
 
 // StartRedis runs a redis-server of the test's own on a free loopback
@@ -89,35 +106,65 @@ func RedisPrefix(t testing.TB, client *redis.Client) string {
 // except under CI=true, where it fails.
 func StartRedis(t testing.TB, args ...string) string {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		Missing(t, "redis-server ("+err.Error()+")")
-	}
+	return startRedis(t, "redis-server", FreePort(t), args...).Addr
+}
+
+// RedisServer is a redis-server or redis-sentinel process of a test's own.
+type RedisServer struct {
+	Addr string // host:port on the loopback
+	cmd  *exec.Cmd
+}
+
+// Kill ends the process with SIGKILL, as a crash would, and waits for it.
+// Killing it again does nothing.
+func (s *RedisServer) Kill() {
+	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Wait()
+}
+
+// FreePort returns a TCP port free on the loopback a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	_ = ln.Close()
-	cmd := exec.Command(bin, append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--daemonize", "no"}, args...)...)
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting redis-server: %v", err)
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// startRedis runs the binary bin (redis-server or redis-sentinel) on port,
+// with no persistence, in a temporary directory and with the extra arguments
+// given, killed when the test ends, and waits until the port answers. A missing binary skips the test,
+// or fails it under CI=true. The first of args may be a configuration file.
+func startRedis(t testing.TB, bin string, port int, args ...string) *RedisServer {
+	t.Helper()
+	path, err := exec.LookPath(bin)
+	if err != nil {
+		Missing(t, bin+" ("+err.Error()+")")
 	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
+	var conf []string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "--") {
+		conf, args = args[:1], args[1:]
+	}
+	// A directory of its own: a replica writes the primary's snapshot to
+	// disk even without persistence, and a cluster node its nodes.conf.
+	cmd := exec.Command(path, append(append(conf, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", t.TempDir()), args...)...)
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", bin, err)
+	}
+	s := &RedisServer{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), cmd: cmd}
+	t.Cleanup(s.Kill)
 	// Wait for the port with plain dials: go-redis logs every failed one.
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		c, err := net.DialTimeout("tcp", s.Addr, 200*time.Millisecond)
 		if err == nil {
 			_ = c.Close()
-			return addr
+			return s
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("redis-server on %s did not answer: %v", addr, err)
+			t.Fatalf("%s on %s did not answer: %v", bin, s.Addr, err)
 		}
 	}
 }
