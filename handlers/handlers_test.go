@@ -171,6 +171,9 @@ func TestRoutes(t *testing.T) {
 		{"readyz", "/readyz", nil, 200, "application/json; charset=utf-8", []string{`"ready"`}, ""},
 		{"openapi", "/openapi.json", nil, 200, "application/json; charset=utf-8", nil, ""},
 		{"swagger ui", "/swagger/index.html", nil, 200, "text/html; charset=utf-8", nil, ""},
+		// The UI's assets, read from the executable's embedded files.
+		{"swagger ui script", "/swagger/swagger-ui-bundle.js", nil, 200, "application/javascript", nil, ""},
+		{"swagger ui style", "/swagger/swagger-ui.css", nil, 200, "text/css; charset=utf-8", nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	swaggerFiles "github.com/swaggo/files"
 	ginSwagger "github.com/swaggo/gin-swagger"
 )
 
@@ -92,7 +91,7 @@ func (h *Handler) Routes(opt Options) *gin.Engine {
 	// The Swagger UI's assets are compressed and counted like any answer.
 	// Its CSP is set before the cache, so cached assets carry it too.
 	swagger := r.Group("/swagger", append([]gin.HandlerFunc{swaggerCSP}, data...)...)
-	h.get(swagger, "/*any", route{}, swaggerUI(ginSwagger.WrapHandler(swaggerFiles.Handler, ginSwagger.URL("/openapi.json"))))
+	h.get(swagger, "/*any", route{}, swaggerUI(ginSwagger.WrapHandler(swaggerAssets(), ginSwagger.URL("/openapi.json"))))
 
 	v1 := r.Group("/v1", data...)
 	h.get(v1, "/offences", offencesRoute, h.listOffences)
