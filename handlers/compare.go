@@ -418,27 +418,7 @@ func (h *Handler) getComparePNG(c *gin.Context) error {
 // its oEmbed discovery link and social card tags (absolute URLs, for
 // consumers and crawlers, which browsers do not fetch) and its height
 // script, written into the template as it is hashed (embedPageCSP).
-var comparePage = template.Must(template.New("compare").Parse(`<!doctype html>
-<html lang="{{.W.HTMLLang}}" data-theme="{{.Theme}}">
-<head>
-` + embedHead + `<style>
-{{.CSS}}body{margin:0;padding:12px;font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg)}
-h1{font-size:1.1em;margin:0 0 2px}
-.sub{margin:0 0 8px;color:var(--muted)}
-figure{margin:0}
-svg{display:block;max-width:100%;height:auto}
-{{.NarrowCSS}}
-figcaption,.meta{font-size:.85em;color:var(--muted);margin-top:6px}
-details{margin-top:8px;font-size:.9em}
-table{border-collapse:collapse;margin-top:4px}
-th,td{padding:2px 8px;border-bottom:1px solid var(--rule);text-align:left}
-td.n{text-align:right;font-variant-numeric:tabular-nums}
-a{color:var(--link)}
-</style>
-</head>
-<body>
-<h1>{{.Title}}</h1>
-<p class="sub">{{.Unit}}{{if .Notes}} · <span class="notes">{{.Notes}}</span>{{end}}</p>
+var comparePage = template.Must(template.New("compare").Parse(embedTop + `<p class="sub">{{.Unit}}{{if .Notes}} · <span class="notes">{{.Notes}}</span>{{end}}</p>
 <figure>
 {{.SVG}}
 <figcaption class="source">{{.Source}}</figcaption>

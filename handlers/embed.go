@@ -660,11 +660,11 @@ const embedHead = `<meta charset="utf-8">
 <meta name="twitter:card" content="summary_large_image">
 `
 
-// embedPage is the HTML of GET /embed/series. Everything is inline: the
-// page makes no request of its own (the oEmbed link and the og: image are
-// for consumers and crawlers, which browsers do not fetch). The height
-// script is written into the template as it is hashed.
-var embedPage = template.Must(template.New("embed").Parse(`<!doctype html>
+// embedTop opens every embed page: the document, its head (embedHead), the
+// style both pages share (the theme's colours in CSS, the switch between
+// the wide and the narrow chart), and the title. The page's data names
+// what embedHead names, and W, Theme, CSS and NarrowCSS.
+const embedTop = `<!doctype html>
 <html lang="{{.W.HTMLLang}}" data-theme="{{.Theme}}">
 <head>
 ` + embedHead + `<style>
@@ -684,7 +684,13 @@ a{color:var(--link)}
 </head>
 <body>
 <h1>{{.Title}}</h1>
-<p class="sub">{{.Unit}}{{if .Notes}} · {{.Notes}}{{end}}</p>
+`
+
+// embedPage is the HTML of GET /embed/series. Everything is inline: the
+// page makes no request of its own (the oEmbed link and the og: image are
+// for consumers and crawlers, which browsers do not fetch). The height
+// script is written into the template as it is hashed.
+var embedPage = template.Must(template.New("embed").Parse(embedTop + `<p class="sub">{{.Unit}}{{if .Notes}} · {{.Notes}}{{end}}</p>
 {{if .Others}}<p class="sub others">{{.Others}} <a href="{{.AllURL}}">{{.W.AllSources}}</a></p>
 {{end}}
 <figure>
