@@ -45,6 +45,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/krimstat/krimstat/bench/internal/harness"
+
 	"github.com/jackc/pgx/v5"
 
 	"github.com/krimstat/krimstat/data"
@@ -159,7 +161,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if bin == "" {
 		bin = filepath.Join(dir, "krimstat")
 		logf("building ./cmd/krimstat")
-		if err := build(ctx, bin); err != nil {
+		if err := harness.Build(ctx, bin); err != nil {
 			return err
 		}
 	}
@@ -501,7 +503,7 @@ func startServer(ctx context.Context, bin string, timeout time.Duration, args, e
 		return nil, err
 	}
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(cleanEnv(os.Environ()), "KRIMSTAT_ADDR="+addr, "KRIMSTAT_LOG_LEVEL=warn", "GIN_MODE=release",
+	cmd.Env = append(harness.CleanEnv(os.Environ()), "KRIMSTAT_ADDR="+addr, "KRIMSTAT_LOG_LEVEL=warn", "GIN_MODE=release",
 		"KRIMSTAT_RATELIMIT=off", "KRIMSTAT_MAX_CONNS_PER_CLIENT=0", "KRIMSTAT_INFLIGHT_PER_CLIENT=100000",
 		"KRIMSTAT_INFLIGHT=100000", "KRIMSTAT_COMPUTE_PER_CLIENT=100000", "KRIMSTAT_COMPUTE=100000")
 	cmd.Env = append(cmd.Env, env...)
@@ -562,21 +564,6 @@ func (s *server) stop() {
 	os.Remove(s.log.Name())
 }
 
-// cleanEnv drops the settings that would make the server something other
-// than the one measured: a database or Redis of the caller's, and any
-// KRIMSTAT_ setting, which the harness sets itself.
-func cleanEnv(env []string) []string {
-	out := make([]string, 0, len(env))
-	for _, kv := range env {
-		name, _, _ := strings.Cut(kv, "=")
-		if name == "DATABASE_URL" || name == "REDIS_URL" || name == "GOGC" || strings.HasPrefix(name, "KRIMSTAT_") {
-			continue
-		}
-		out = append(out, kv)
-	}
-	return out
-}
-
 // procMB returns a field of /proc/PID/status in kB as MB (2^20 bytes), or
 // 0 when it cannot be read.
 func procMB(pid int, field string) float64 {
@@ -591,24 +578,6 @@ func procMB(pid int, field string) float64 {
 		}
 	}
 	return 0
-}
-
-// build builds ./cmd/krimstat of this module into bin.
-func build(ctx context.Context, bin string) error {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return fmt.Errorf("go env GOMOD: %w", err)
-	}
-	mod := strings.TrimSpace(string(out))
-	if mod == "" || mod == os.DevNull {
-		return errors.New("not inside the krimstat module: run from its directory, or give -bin")
-	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/krimstat")
-	cmd.Dir = filepath.Dir(mod)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build ./cmd/krimstat: %w\n%s", err, out)
-	}
-	return nil
 }
 
 func since(t time.Time) time.Duration { return time.Since(t).Round(10 * time.Millisecond) }

@@ -42,6 +42,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/krimstat/krimstat/bench/internal/harness"
+
 	"github.com/krimstat/krimstat/store/storetest"
 )
 
@@ -178,7 +180,7 @@ func startServer(ctx context.Context, cfg config, dir string, r *report) (*serve
 	if bin == "" {
 		bin = filepath.Join(dir, "krimstat")
 		start := time.Now()
-		if err := build(ctx, bin); err != nil {
+		if err := harness.Build(ctx, bin); err != nil {
 			return nil, err
 		}
 		r.line("build", "./cmd/krimstat in %s", since(start))
@@ -193,7 +195,7 @@ func startServer(ctx context.Context, cfg config, dir string, r *report) (*serve
 		return nil, err
 	}
 	cmd := exec.Command(bin, "serve", "-data", file)
-	cmd.Env = append(cleanEnv(os.Environ()),
+	cmd.Env = append(harness.CleanEnv(os.Environ()),
 		"KRIMSTAT_ADDR="+addr, "KRIMSTAT_RATELIMIT=off", "KRIMSTAT_CACHE=off", "KRIMSTAT_LOG_LEVEL=warn")
 	if cfg.gogc != "" {
 		cmd.Env = append(cmd.Env, "GOGC="+cfg.gogc)
@@ -253,39 +255,6 @@ func encodeSynthetic(path string, n int) (int, error) {
 		return 0, fmt.Errorf("write %s: %w", path, err)
 	}
 	return len(ds.Observations), f.Close()
-}
-
-// build builds ./cmd/krimstat of this module into bin.
-func build(ctx context.Context, bin string) error {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return fmt.Errorf("go env GOMOD: %w", err)
-	}
-	mod := strings.TrimSpace(string(out))
-	if mod == "" || mod == os.DevNull {
-		return errors.New("not inside the krimstat module: run from its directory, or give -bin")
-	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/krimstat")
-	cmd.Dir = filepath.Dir(mod)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build ./cmd/krimstat: %w\n%s", err, out)
-	}
-	return nil
-}
-
-// cleanEnv drops the settings that would make the server something other
-// than the one measured: a database or Redis of the caller's, and any
-// KRIMSTAT_ setting, which the harness sets itself.
-func cleanEnv(env []string) []string {
-	out := make([]string, 0, len(env))
-	for _, kv := range env {
-		name, _, _ := strings.Cut(kv, "=")
-		if name == "DATABASE_URL" || name == "REDIS_URL" || name == "GOGC" || strings.HasPrefix(name, "KRIMSTAT_") {
-			continue
-		}
-		out = append(out, kv)
-	}
-	return out
 }
 
 // freeAddr returns a loopback address whose port was free a moment ago.
