@@ -9,6 +9,7 @@
 #   startup  bash bench/startup.sh      start-up time and memory
 #   switch   bash bench/switch.sh       switching releases
 #   edge     bash bench/edge.sh         behind nginx
+#   scaleout bash bench/scaleout.sh     three replicas behind HAProxy (about 1.5 min)
 # Each prints TSV rows: figure<TAB>value<TAB>ceiling-or-goal<TAB>note (a
 # header row "figure ..." is skipped). A phase that fails is a row saying
 # so, and the others still run. Then it prints one table: phase, figure,
@@ -16,16 +17,17 @@
 # the note. Progress goes to stderr, the table to stdout.
 #
 # Environment (defaults in brackets):
-#   BENCH_TABLE_PHASES [load scale startup switch edge]  the phases to run
+#   BENCH_TABLE_PHASES [load scale startup switch edge scaleout]  the phases to run
 #   BENCH_TABLE_TSV         also write the collected rows (phase first) to this file
 #   BENCH_KRIMSTAT          a prebuilt server binary for every phase
 #   and each phase's own (bench/load.sh: BENCH_SECONDS, BENCH_PG, ...;
-#   bench/scale: BENCH_PG).
+#   bench/scale: BENCH_PG; bench/scaleout.sh: BENCH_SECONDS, BENCH_PG, and
+#   not BENCH_KRIMSTAT: its replicas are its test binary).
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
 
-PHASES=${BENCH_TABLE_PHASES:-load scale startup switch edge}
+PHASES=${BENCH_TABLE_PHASES:-load scale startup switch edge scaleout}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 trap 'exit 130' INT TERM
@@ -58,7 +60,7 @@ for phase in $PHASES; do
 	case $phase in
 	load) collect load bash bench/load.sh --tsv ;;
 	scale) collect scale go run ./bench/scale -bin "$BENCH_KRIMSTAT" ;;
-	startup | switch | edge)
+	startup | switch | edge | scaleout)
 		if [[ -f bench/$phase.sh ]]; then
 			collect "$phase" bash "bench/$phase.sh"
 		else

@@ -63,13 +63,14 @@ type Config struct {
 }
 
 // DefaultConfig returns the defaults: warm the top 200 of 1024 targets
-// counted in one request of eight, two at a time, for at most five
-// seconds; counts halve every five minutes.
+// counted in one request of eight, two at a time, for at most a second
+// (so that replicas behind a load balancer serve a new release within two);
+// counts halve every five minutes.
 func DefaultConfig() Config {
 	return Config{
 		Enabled:     true,
 		Keys:        200,
-		Timeout:     5 * time.Second,
+		Timeout:     time.Second,
 		Concurrency: 2,
 		Track:       1024,
 		Sample:      8,

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"github.com/krimstat/krimstat/cache/httpcache"
 	"github.com/krimstat/krimstat/handlers"
 	"github.com/krimstat/krimstat/ratelimit"
+	"github.com/krimstat/krimstat/store/postgres"
 	"github.com/krimstat/krimstat/warmup"
 )
 
@@ -43,6 +45,12 @@ type config struct {
 	// PGStatementTimeout bounds every statement on the PostgreSQL pool;
 	// zero leaves the server's setting.
 	PGStatementTimeout time.Duration
+	// DatabaseReadURLs are PostgreSQL hot standbys of DatabaseURL that
+	// serve the reads; loads and NOTIFY stay on DatabaseURL.
+	DatabaseReadURLs []string
+	// ReplicaMaxLag bounds how long a new release waits for the read
+	// replicas to replay it before it is served without the ones behind.
+	ReplicaMaxLag time.Duration
 	// MaxConnsPerClient and MaxConns cap the open connections of one client
 	// address and of all clients; zero is no cap.
 	MaxConnsPerClient int
@@ -70,6 +78,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		Cache:           httpcache.DefaultConfig(),
 		Warmup:          warmup.DefaultConfig(),
 
+		ReplicaMaxLag:      postgres.DefaultMaxReplicaLag,
 		RateLimitRedisURL:  getenv("REDIS_URL"),
 		PGStatementTimeout: 5 * time.Second,
 		MaxConnsPerClient:  64,
@@ -88,6 +97,14 @@ func loadConfig(getenv func(string) string) (config, error) {
 	// A new binary may render the same data differently: the revision is
 	// part of every cache key and ETag.
 	c.Cache.Revision, c.RevisionSource = buildRevision()
+	readURLs, err := splitDatabaseURLs(getenv("DATABASE_READ_URL"))
+	if err != nil {
+		return c, fmt.Errorf("DATABASE_READ_URL: %w", err)
+	}
+	c.DatabaseReadURLs = readURLs
+	if len(c.DatabaseReadURLs) > 0 && c.DatabaseURL == "" {
+		return c, errors.New("DATABASE_READ_URL needs DATABASE_URL: releases are loaded, and announced, on the primary")
+	}
 	if v := getenv("KRIMSTAT_RATELIMIT_REDIS_URL"); v != "" {
 		c.RateLimitRedisURL = v
 	}
@@ -112,6 +129,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		{"KRIMSTAT_STALE_WHILE_REVALIDATE", &c.Cache.StaleWhileRevalidate},
 		{"KRIMSTAT_STALE_IF_ERROR", &c.Cache.StaleIfError},
 		{"KRIMSTAT_PG_STATEMENT_TIMEOUT", &c.PGStatementTimeout},
+		{"KRIMSTAT_REPLICA_MAX_LAG", &c.ReplicaMaxLag},
 		{"KRIMSTAT_WARMUP_TIMEOUT", &c.Warmup.Timeout},
 	}
 	for _, d := range durations {
@@ -221,6 +239,50 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return c, fmt.Errorf("KRIMSTAT_INFLIGHT_PER_CLIENT, KRIMSTAT_INFLIGHT, KRIMSTAT_COMPUTE_PER_CLIENT and KRIMSTAT_COMPUTE: want positive numbers")
 	}
 	return c, nil
+}
+
+// splitDatabaseURLs splits a list of PostgreSQL URLs separated by commas
+// or white space. A comma followed by anything but the start of another
+// postgres:// or postgresql:// URL belongs to the URL before it, as in a
+// multi-host URL (postgres://a:5432,b:5432/db). A value with no URL at all
+// is one key=value connection string, spaces and all. A URL that does not
+// parse is an error that does not quote it, since it may hold a password.
+func splitDatabaseURLs(v string) ([]string, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return nil, nil
+	}
+	if !strings.Contains(v, "://") {
+		return []string{v}, nil
+	}
+	isURL := func(s string) bool {
+		return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
+	}
+	var out []string
+	for _, field := range strings.Fields(v) {
+		// Only a comma within a field continues a URL: what follows a
+		// space starts a new one.
+		inField := false
+		for part := range strings.SplitSeq(field, ",") {
+			switch {
+			case part == "":
+			case inField && !isURL(part):
+				out[len(out)-1] += "," + part
+			default:
+				out = append(out, part)
+				inField = true
+			}
+		}
+	}
+	for i, u := range out {
+		if !isURL(u) {
+			return nil, fmt.Errorf("URL %d (%s): want postgres:// URLs separated by commas or spaces", i+1, masked(u))
+		}
+		if _, err := url.Parse(u); err != nil {
+			return nil, fmt.Errorf("URL %d: does not parse", i+1)
+		}
+	}
+	return out, nil
 }
 
 func parseDuration(getenv func(string) string, name string, dst *time.Duration) error {

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,8 +19,16 @@ func TestConfigSettings(t *testing.T) {
 	}{
 		{"defaults", nil, func(c config) bool {
 			return c.PGStatementTimeout == 5*time.Second && c.MaxConnsPerClient == 64 && c.MaxConns == 4096 &&
-				c.MetricsAddr == "" && c.RateLimitRedisURL == ""
+				c.MetricsAddr == "" && c.RateLimitRedisURL == "" && c.DatabaseReadURLs == nil && c.ReplicaMaxLag == 30*time.Second
 		}},
+		{"read replicas", map[string]string{"DATABASE_URL": "postgres://p/k", "DATABASE_READ_URL": "postgres://r1/k, postgres://r2/k"},
+			func(c config) bool {
+				return slices.Equal(c.DatabaseReadURLs, []string{"postgres://r1/k", "postgres://r2/k"}) && c.DatabaseURL == "postgres://p/k"
+			}},
+		{"replica lag", map[string]string{"KRIMSTAT_REPLICA_MAX_LAG": "5s"},
+			func(c config) bool { return c.ReplicaMaxLag == 5*time.Second }},
+		{"replica lag off", map[string]string{"KRIMSTAT_REPLICA_MAX_LAG": "0"},
+			func(c config) bool { return c.ReplicaMaxLag == 0 }},
 		{"limiter on REDIS_URL by default", map[string]string{"REDIS_URL": "redis://a:6379/0"}, func(c config) bool {
 			return c.RateLimitRedisURL == "redis://a:6379/0"
 		}},
@@ -57,9 +66,51 @@ func TestConfigRejectsBadSettings(t *testing.T) {
 		{"KRIMSTAT_PG_STATEMENT_TIMEOUT": "5"},
 		{"KRIMSTAT_PG_STATEMENT_TIMEOUT": "-1s"},
 		{"KRIMSTAT_ADDR": ":9090", "KRIMSTAT_METRICS_ADDR": ":9090"},
+		{"DATABASE_READ_URL": "postgres://r/k"}, // replicas without the primary
+		{"DATABASE_URL": "postgres://p/k", "DATABASE_READ_URL": "mysql://r/k"},
+		{"KRIMSTAT_REPLICA_MAX_LAG": "soon"},
 	} {
 		if _, err := loadConfig(env(e)); err == nil {
 			t.Errorf("%v: got nil error, want one", e)
+		}
+	}
+}
+
+// TestSplitDatabaseURLs: DATABASE_READ_URL is a list of URLs separated by
+// commas or white space, where a multi-host URL keeps its commas, or one
+// key=value string; an error never shows a password.
+func TestSplitDatabaseURLs(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    []string
+		wantErr bool
+	}{
+		{in: "", want: nil},
+		{in: "  ", want: nil},
+		{in: "postgres://a/k", want: []string{"postgres://a/k"}},
+		{in: "postgres://a/k,postgresql://b/k", want: []string{"postgres://a/k", "postgresql://b/k"}},
+		{in: " postgres://a/k , postgres://b/k ,", want: []string{"postgres://a/k", "postgres://b/k"}},
+		{in: "postgres://a/k postgres://b/k\npostgres://c/k", want: []string{"postgres://a/k", "postgres://b/k", "postgres://c/k"}},
+		{in: "postgres://a:5432,b:5433/k?target_session_attrs=any,postgres://c/k",
+			want: []string{"postgres://a:5432,b:5433/k?target_session_attrs=any", "postgres://c/k"}},
+		{in: "host=r1 port=5432 dbname=k password=secret", want: []string{"host=r1 port=5432 dbname=k password=secret"}},
+		{in: "mysql://a/k", wantErr: true},
+		{in: "r1, postgres://a/k", wantErr: true},
+		{in: "postgres://u:secret@a:port/k", wantErr: true},
+		{in: "postgres://a/k host=b password=secret", wantErr: true},
+	}
+	for _, tt := range tests {
+		got, err := splitDatabaseURLs(tt.in)
+		if tt.wantErr {
+			if err == nil {
+				t.Errorf("splitDatabaseURLs(%q): got %q, want an error", tt.in, got)
+			} else if strings.Contains(err.Error(), "secret") {
+				t.Errorf("splitDatabaseURLs(%q): error %q shows the password", tt.in, err)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(got, tt.want) {
+			t.Errorf("splitDatabaseURLs(%q): got %q, %v; want %q", tt.in, got, err, tt.want)
 		}
 	}
 }

@@ -72,6 +72,8 @@ type manifests struct {
 	ingress    networkingv1.Ingress
 	migrate    batchv1.Job
 	sync       batchv1.CronJob
+	// secret is the example Secret, not applied but decoded too.
+	secret corev1.Secret
 }
 
 func readManifests(t *testing.T) manifests {
@@ -125,8 +127,7 @@ func readManifests(t *testing.T) manifests {
 		t.Fatalf("kustomization.yaml lists %d kinds, want the 8 this test checks", len(seen))
 	}
 	// The example Secret is decoded too, though not applied.
-	var secret corev1.Secret
-	decodeStrict(t, "secret.example.yaml", &secret)
+	decodeStrict(t, "secret.example.yaml", &m.secret)
 	return m
 }
 
@@ -229,6 +230,44 @@ func TestKubernetesManifests(t *testing.T) {
 	for _, want := range []string{"DATABASE_URL", "REDIS_URL"} {
 		if !slices.ContainsFunc(api.Env, func(e corev1.EnvVar) bool { return e.Name == want }) {
 			t.Errorf("deployment: no %s", want)
+		}
+	}
+	// The read replicas are optional: a Secret without them still starts
+	// the pods, which then read from the primary.
+	i := slices.IndexFunc(api.Env, func(e corev1.EnvVar) bool { return e.Name == "DATABASE_READ_URL" })
+	if i < 0 {
+		t.Error("deployment: no DATABASE_READ_URL")
+	} else if ref := api.Env[i].ValueFrom; ref == nil || ref.SecretKeyRef == nil || ref.SecretKeyRef.Optional == nil || !*ref.SecretKeyRef.Optional {
+		t.Error("deployment: DATABASE_READ_URL: want it from the Secret, optional")
+	}
+	// The example Secret's URLs are ones the binary accepts, and it has
+	// every key a pod takes from it.
+	secretEnv := map[string]string{}
+	for _, c := range slices.Concat(pod.Containers, m.migrate.Spec.Template.Spec.InitContainers, m.migrate.Spec.Template.Spec.Containers,
+		m.sync.Spec.JobTemplate.Spec.Template.Spec.Containers) {
+		for _, e := range c.Env {
+			if e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil {
+				continue
+			}
+			v, ok := m.secret.StringData[e.ValueFrom.SecretKeyRef.Key]
+			if !ok {
+				t.Errorf("secret.example.yaml: no key %s, which %s takes", e.ValueFrom.SecretKeyRef.Key, c.Name)
+			}
+			secretEnv[e.Name] = v
+		}
+	}
+	if c, err := loadConfig(func(k string) string { return secretEnv[k] }); err != nil {
+		t.Errorf("secret.example.yaml: the binary refuses it: %v", err)
+	} else if len(c.DatabaseReadURLs) == 0 {
+		t.Error("secret.example.yaml: want an example of database-read-url")
+	}
+	// Loads, migrations and NOTIFY are the primary's: only the API reads
+	// from replicas.
+	for what, spec := range map[string]corev1.PodSpec{"migrate job": m.migrate.Spec.Template.Spec, "sync cronjob": m.sync.Spec.JobTemplate.Spec.Template.Spec} {
+		for _, c := range slices.Concat(spec.InitContainers, spec.Containers) {
+			if slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == "DATABASE_READ_URL" }) {
+				t.Errorf("%s/%s: DATABASE_READ_URL, but it works on the primary only", what, c.Name)
+			}
 		}
 	}
 	ports := map[string]int32{}

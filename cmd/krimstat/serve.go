@@ -403,6 +403,18 @@ func newMetrics(st store.Store, tier *cache.Tiered, rl *ratelimit.Limiter, lim *
 		regs = append(regs, m.CounterFunc("krimstat_postgres_errors_total", "Failed PostgreSQL calls.", nil,
 			func() float64 { return float64(pg.Failures()) }))
 	}
+	if pg, ok := st.(interface{ ReplicaStats() postgres.ReplicaStats }); ok && pg.ReplicaStats().Replicas > 0 {
+		regs = append(regs,
+			m.GaugeFunc("krimstat_postgres_replicas_in_rotation", "PostgreSQL read replicas serving reads.", nil,
+				func() float64 { return float64(pg.ReplicaStats().InRotation) }),
+			m.CounterFunc("krimstat_postgres_replica_out_of_rotation_total",
+				"Times a PostgreSQL read replica left the rotation (not answering, or behind past KRIMSTAT_REPLICA_MAX_LAG).", nil,
+				func() float64 { return float64(pg.ReplicaStats().OutOfRotation) }),
+			m.CounterFunc("krimstat_postgres_primary_reads_total",
+				"Reads served by the PostgreSQL primary because no read replica in rotation could.", nil,
+				func() float64 { return float64(pg.ReplicaStats().PrimaryReads) }),
+		)
+	}
 	return m, errors.Join(regs...)
 }
 
@@ -433,15 +445,21 @@ func releaseFunc(st store.Store) httpcache.ReleaseFunc {
 }
 
 // openStore opens PostgreSQL when DATABASE_URL is set (checking that its
-// schema is current and watching for new releases), or else loads the release
+// schema is current and watching for new releases), reading from the
+// replicas of DATABASE_READ_URL when it is set, or else loads the release
 // files given by -data, or the bundled release, into memory.
 func openStore(ctx context.Context, cfg config, dataPath string, log *slog.Logger) (store.Store, func(), error) {
 	if cfg.DatabaseURL != "" {
 		if dataPath != "" {
 			return nil, nil, errors.New("serve: give either DATABASE_URL or -data, not both")
 		}
-		pg, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.WithLogger(log),
-			postgres.WithStatementTimeout(cfg.PGStatementTimeout))
+		opts := []postgres.Option{postgres.WithLogger(log), postgres.WithStatementTimeout(cfg.PGStatementTimeout)}
+		if len(cfg.DatabaseReadURLs) > 0 {
+			// Reads go to the replicas; CheckSchema, the watcher's LISTEN
+			// and any load stay on the primary.
+			opts = append(opts, postgres.WithReadURLs(cfg.DatabaseReadURLs...), postgres.WithMaxReplicaLag(cfg.ReplicaMaxLag))
+		}
+		pg, err := postgres.Open(ctx, cfg.DatabaseURL, opts...)
 		if err != nil {
 			return nil, nil, fmt.Errorf("serve: %w", err)
 		}
@@ -452,7 +470,12 @@ func openStore(ctx context.Context, cfg config, dataPath string, log *slog.Logge
 		// Replicas learn of a new current release through NOTIFY; the
 		// response cache keys change with the release id.
 		go pg.WatchReleases(ctx, func(id string) { log.Info("current release changed", "release", id) })
-		log.Info("store", "kind", "postgres", "statement_timeout", cfg.PGStatementTimeout.String())
+		readURLs := make([]string, len(cfg.DatabaseReadURLs))
+		for i, u := range cfg.DatabaseReadURLs {
+			readURLs[i] = masked(u)
+		}
+		log.Info("store", "kind", "postgres", "statement_timeout", cfg.PGStatementTimeout.String(),
+			"read_urls", readURLs, "replica_max_lag", cfg.ReplicaMaxLag.String())
 		return pg, pg.Close, nil
 	}
 	files, err := releaseFiles(dataPath)

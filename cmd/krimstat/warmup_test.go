@@ -13,7 +13,7 @@ func TestWarmupSettings(t *testing.T) {
 		check func(config) bool
 	}{
 		{"defaults", nil, func(c config) bool {
-			return c.Warmup.Enabled && c.Warmup.Keys == 200 && c.Warmup.Timeout == 5*time.Second && c.Warmup.Track >= 4*c.Warmup.Keys
+			return c.Warmup.Enabled && c.Warmup.Keys == 200 && c.Warmup.Timeout == time.Second && c.Warmup.Track >= 4*c.Warmup.Keys
 		}},
 		{"off", map[string]string{"KRIMSTAT_WARMUP": "off"}, func(c config) bool { return !c.Warmup.Enabled }},
 		{"more keys, counted four times over", map[string]string{"KRIMSTAT_WARMUP_KEYS": "500", "KRIMSTAT_WARMUP_TIMEOUT": "2s"},

@@ -63,9 +63,13 @@ func (s *Store) Load(ctx context.Context, ds *store.Dataset) error {
 	if err := tx.Commit(ctx); err != nil {
 		return s.wrapErr(err, "load release %s: commit", id)
 	}
-	rel := d.Release
-	rel.Current = true
-	s.current.Store(&cachedRelease{rel: rel, at: time.Now()})
+	// With replicas the store switches only once they have replayed the
+	// release (replica.go), which the next check finds.
+	if len(s.replicas) == 0 {
+		rel := d.Release
+		rel.Current = true
+		s.current.Store(&cachedRelease{rel: rel, at: time.Now()})
+	}
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/krimstat/krimstat/store"
 )
@@ -87,15 +88,28 @@ func (c *metas) keep(release string, m *meta) {
 	}
 }
 
-// readMeta reads the metadata of release in one round trip: the release's
-// row, to tell an unknown release from an empty one, then each table.
+// readMeta reads the metadata of release from a server that has it (see
+// read).
 func (s *Store) readMeta(ctx context.Context, release string) (*meta, error) {
+	var m *meta
+	err := s.read(ctx, release, func(db *pgxpool.Pool) error {
+		var err error
+		m, err = s.readMetaOn(ctx, db, release)
+		return err
+	})
+	return m, err
+}
+
+// readMetaOn reads the metadata of release from db in one round trip: the
+// release's row, to tell an unknown release from an empty one, then each
+// table.
+func (s *Store) readMetaOn(ctx context.Context, db *pgxpool.Pool, release string) (*meta, error) {
 	b := &pgx.Batch{}
 	b.Queue(`SELECT 0 FROM releases WHERE id = $1`, release)
 	for _, table := range []string{"offences", "regions", "measures", "sources"} {
 		b.Queue(`SELECT doc FROM `+table+` WHERE release_id = $1 ORDER BY id`, release)
 	}
-	br := s.pool.SendBatch(ctx, b)
+	br := db.SendBatch(ctx, b)
 	defer br.Close()
 	var zero int
 	if err := br.QueryRow().Scan(&zero); err != nil {

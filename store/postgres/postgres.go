@@ -6,7 +6,9 @@
 // kept in memory (meta.go), and a request for observations is one statement
 // (query.go). The schema is versioned by embedded goose migrations (Migrate,
 // CheckSchema), and replicas learn of a new current release through
-// LISTEN/NOTIFY (WatchReleases).
+// LISTEN/NOTIFY (WatchReleases). Reads may go to PostgreSQL read replicas
+// (WithReadURLs, replica.go), which serve a release only once they have
+// replayed it.
 package postgres
 
 import (
@@ -19,6 +21,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -44,8 +47,31 @@ const refreshTimeout = 2 * time.Second
 
 // Store reads and loads releases in PostgreSQL. It is safe for concurrent use.
 type Store struct {
+	// pool is the primary's: every write, and reads unless replicas serve
+	// them.
 	pool *pgxpool.Pool
 	log  *slog.Logger
+
+	// readURLs are the read replicas given to Open, replicas their pools
+	// and state (replica.go), in that order.
+	readURLs []string
+	replicas []*replica
+	// maxLag bounds how long a new release waits for the replicas.
+	maxLag time.Duration
+	// next turns the replica that a read tries first.
+	next atomic.Uint64
+	// checking serialises checks of the replicas, and guards pending,
+	// primaryOnly and closed.
+	checking sync.Mutex
+	// closed is set by Close, after which no check runs.
+	closed bool
+	// pending is when the primary was first seen with a current release
+	// that replicas in rotation lacked; zero when none is awaited.
+	pending time.Time
+	// primaryOnly is whether the last check found no replica in rotation.
+	primaryOnly bool
+	// outOfRotation and primaryReads are counts of ReplicaStats.
+	outOfRotation, primaryReads atomic.Uint64
 
 	// current caches the current release; see CurrentRelease.
 	current atomic.Pointer[cachedRelease]
@@ -108,21 +134,18 @@ func WithStatementTimeout(d time.Duration) Option {
 // Statements are prepared once per connection and may run on a cached
 // generic plan, except those with a list of values, which are planned for
 // their own parameters (see withMode).
+//
+// With read replicas (WithReadURLs) it checks only that the primary
+// answers: a replica that does not is out of rotation until it does. A
+// malformed read URL is an error wrapping store.ErrInvalid.
 func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
-	s := &Store{log: slog.New(slog.DiscardHandler), metas: newMetas()}
+	s := &Store{log: slog.New(slog.DiscardHandler), metas: newMetas(), maxLag: DefaultMaxReplicaLag}
 	for _, o := range opts {
 		o(s)
 	}
-	cfg, err := pgxpool.ParseConfig(url)
+	cfg, err := s.poolConfig(url)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: %w: %w", store.ErrInvalid, err)
-	}
-	if s.tracer != nil {
-		cfg.ConnConfig.Tracer = s.tracer
-	}
-	if s.statementTimeout > 0 {
-		// Whole milliseconds, at least one: zero would mean no limit.
-		cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(max(s.statementTimeout.Milliseconds(), 1), 10) + "ms"
+		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -133,11 +156,44 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		return nil, s.wrapErr(err, "postgres: connect")
 	}
 	s.pool = pool
+	if err := s.openReplicas(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
-// Close closes every connection of the pool. Watchers stop with their context.
-func (s *Store) Close() { s.pool.Close() }
+// poolConfig parses url into the configuration of a pool, primary or
+// replica: both run the same statements under the same timeout.
+func (s *Store) poolConfig(url string) (*pgxpool.Config, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", store.ErrInvalid, err)
+	}
+	if s.tracer != nil {
+		cfg.ConnConfig.Tracer = s.tracer
+	}
+	if s.statementTimeout > 0 {
+		// Whole milliseconds, at least one: zero would mean no limit.
+		cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(max(s.statementTimeout.Milliseconds(), 1), 10) + "ms"
+	}
+	return cfg, nil
+}
+
+// Close closes every connection of the pools. Watchers stop with their
+// context.
+func (s *Store) Close() {
+	s.pool.Close()
+	s.checking.Lock()
+	s.closed = true
+	for _, r := range s.replicas {
+		r.closeConn()
+	}
+	s.checking.Unlock()
+	for _, r := range s.replicas {
+		r.pool.Close()
+	}
+}
 
 // wrapErr gives an error from pgx its context and, where the server could not
 // be reached or went away, store.ErrUnavailable, so that the API answers 503
@@ -187,9 +243,14 @@ func unavailable(err error) bool {
 // A stale answer is refreshed in the background by one caller while every
 // caller gets the cached answer at once: a slow or unreachable server then
 // never holds up requests that the response cache could answer.
+//
+// With read replicas it is the primary's current release once every
+// replica in rotation has replayed it (replica.go), and it is refreshed
+// every staleAfter even while a watcher listens, since that refresh is
+// also what brings replicas back into the rotation.
 func (s *Store) CurrentRelease(ctx context.Context) (store.Release, error) {
 	c := s.current.Load()
-	if c != nil && (s.listening.Load() > 0 || time.Since(c.at) < staleAfter) {
+	if c != nil && ((s.listening.Load() > 0 && len(s.replicas) == 0) || time.Since(c.at) < staleAfter) {
 		return c.rel, nil
 	}
 	if c != nil {
@@ -204,15 +265,18 @@ func (s *Store) CurrentRelease(ctx context.Context) (store.Release, error) {
 	return s.refreshCurrent(ctx)
 }
 
-// refreshCurrent reads the current release from the database and caches it.
+// refreshCurrent reads the current release from the database and caches
+// it; with replicas, it checks them (see check).
 func (s *Store) refreshCurrent(ctx context.Context) (store.Release, error) {
+	if len(s.replicas) > 0 {
+		rel, _, err := s.check(ctx)
+		return rel, err
+	}
 	at := time.Now()
 	// A hanging server must not hold every request for its whole deadline.
 	ctx, cancel := context.WithTimeout(ctx, refreshTimeout)
 	defer cancel()
-	rel, err := scanRelease(s.pool.QueryRow(ctx, `
-		SELECT r.id, r.created, r.note, r.files, r.counts, r.changes, true
-		FROM current_release c JOIN releases r ON r.id = c.release_id`))
+	rel, err := s.readCurrent(ctx, s.pool)
 	if errors.Is(err, pgx.ErrNoRows) {
 		s.current.Store(nil)
 		return store.Release{}, fmt.Errorf("current release: %w", store.ErrNotFound)
@@ -234,46 +298,98 @@ func (s *Store) refreshCurrent(ctx context.Context) (store.Release, error) {
 	return rel, nil
 }
 
-// Releases implements store.Store.
+// readCurrent reads the current release of the server of db.
+func (s *Store) readCurrent(ctx context.Context, db *pgxpool.Pool) (store.Release, error) {
+	return scanRelease(db.QueryRow(ctx, `
+		SELECT r.id, r.created, r.note, r.files, r.counts, r.changes, true
+		FROM current_release c JOIN releases r ON r.id = c.release_id`))
+}
+
+// Releases implements store.Store. With replicas the list comes from one
+// that has the store's current release, which is the one marked current:
+// a replica may have replayed a newer one, listed as not current until the
+// store switches to it.
 func (s *Store) Releases(ctx context.Context) ([]store.Release, error) {
-	rows, err := s.pool.Query(ctx, `
-		SELECT r.id, r.created, r.note, r.files, r.counts, r.changes, c.release_id IS NOT NULL
-		FROM releases r LEFT JOIN current_release c ON c.release_id = r.id
-		ORDER BY r.seq DESC`)
+	cur, err := s.replicaCurrentID(ctx)
 	if err != nil {
-		return nil, s.wrapErr(err, "releases")
+		return nil, err
 	}
-	out := []store.Release{}
-	for rows.Next() {
-		rel, err := scanRelease(rows)
+	var out []store.Release
+	err = s.read(ctx, cur, func(db *pgxpool.Pool) error {
+		out = []store.Release{}
+		rows, err := db.Query(ctx, `
+			SELECT r.id, r.created, r.note, r.files, r.counts, r.changes, c.release_id IS NOT NULL
+			FROM releases r LEFT JOIN current_release c ON c.release_id = r.id
+			ORDER BY r.seq DESC`)
 		if err != nil {
-			rows.Close()
-			return nil, s.wrapErr(err, "releases")
+			return s.wrapErr(err, "releases")
 		}
-		out = append(out, rel)
+		for rows.Next() {
+			rel, err := scanRelease(rows)
+			if err != nil {
+				rows.Close()
+				return s.wrapErr(err, "releases")
+			}
+			out = append(out, rel)
+		}
+		if err := rows.Err(); err != nil {
+			return s.wrapErr(err, "releases")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	if err := rows.Err(); err != nil {
-		return nil, s.wrapErr(err, "releases")
+	if len(s.replicas) > 0 {
+		for i := range out {
+			out[i].Current = out[i].ID == cur
+		}
 	}
 	return out, nil
 }
 
-// Release implements store.Store.
+// Release implements store.Store. With replicas, the release marked current
+// is the store's current release, as in Releases.
 func (s *Store) Release(ctx context.Context, id string) (store.Release, error) {
 	if !storable(id) {
 		return store.Release{}, fmt.Errorf("release %q: %w", id, store.ErrNotFound)
 	}
-	rel, err := scanRelease(s.pool.QueryRow(ctx, `
-		SELECT r.id, r.created, r.note, r.files, r.counts, r.changes, c.release_id IS NOT NULL
-		FROM releases r LEFT JOIN current_release c ON c.release_id = r.id
-		WHERE r.id = $1`, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return store.Release{}, fmt.Errorf("release %q: %w", id, store.ErrNotFound)
-	}
+	cur, err := s.replicaCurrentID(ctx)
 	if err != nil {
-		return store.Release{}, s.wrapErr(err, "release %q", id)
+		return store.Release{}, err
+	}
+	var rel store.Release
+	err = s.read(ctx, id, func(db *pgxpool.Pool) error {
+		var err error
+		rel, err = scanRelease(db.QueryRow(ctx, `
+			SELECT r.id, r.created, r.note, r.files, r.counts, r.changes, c.release_id IS NOT NULL
+			FROM releases r LEFT JOIN current_release c ON c.release_id = r.id
+			WHERE r.id = $1`, id))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("release %q: %w", id, store.ErrNotFound)
+		}
+		if err != nil {
+			return s.wrapErr(err, "release %q", id)
+		}
+		return nil
+	})
+	if err != nil {
+		return store.Release{}, err
+	}
+	if len(s.replicas) > 0 {
+		rel.Current = rel.ID == cur
 	}
 	return rel, nil
+}
+
+// replicaCurrentID returns, for a store with replicas, the id of its current
+// release ("" when there is none); without replicas it is "" and asks
+// nothing, since the primary's own row says which release is current.
+func (s *Store) replicaCurrentID(ctx context.Context) (string, error) {
+	if len(s.replicas) == 0 {
+		return "", nil
+	}
+	return s.currentID(ctx)
 }
 
 func scanRelease(row pgx.Row) (store.Release, error) {
@@ -299,8 +415,15 @@ func scanRelease(row pgx.Row) (store.Release, error) {
 
 // Ping checks that the database answers, for a readiness probe. An error
 // wraps store.ErrUnavailable when the server cannot be reached.
+//
+// With read replicas it succeeds when the primary or any replica in
+// rotation answers, since either can serve reads: a replica's outage moves
+// reads to the primary, and the primary's leaves the replicas serving the
+// releases they have (only loads and release switches wait for it). Taking
+// a server out of service for either would turn a partial outage into a
+// whole one.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.pool.Ping(ctx); err != nil {
+	if err := s.ping(ctx); err != nil {
 		return s.wrapErr(err, "postgres: ping")
 	}
 	return nil

@@ -11,21 +11,22 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/krimstat/krimstat/store"
 )
 
-// rows runs q with args, one statement in one round trip, and calls scan
-// with each row; what names the rows in an error. It returns how many rows
-// it read. No row at all may mean an unknown release: only then is the
+// rows runs q with args on db, one statement in one round trip, and calls
+// scan with each row; what names the rows in an error. It returns how many
+// rows it read. No row at all may mean an unknown release: only then is the
 // release looked up, in the metadata cache (meta), so that an unknown
 // release is ErrNotFound rather than an empty list. A row means the release
 // exists, since every row references it.
-func (s *Store) rows(ctx context.Context, what, release, q string, args []any, scan func(pgx.Rows) error) (int, error) {
+func (s *Store) rows(ctx context.Context, db *pgxpool.Pool, what, release, q string, args []any, scan func(pgx.Rows) error) (int, error) {
 	if !storable(release) {
 		return 0, fmt.Errorf("release %q: %w", release, store.ErrNotFound)
 	}
-	rows, err := s.pool.Query(ctx, q, withMode(args)...)
+	rows, err := db.Query(ctx, q, withMode(args)...)
 	if err != nil {
 		return 0, s.wrapErr(err, "%s", what)
 	}
@@ -267,8 +268,22 @@ func (s *observationScanner) scan(rows pgx.Rows) (store.Observation, error) {
 // its own in the common cases: a first page that is the whole selection
 // counts itself, and a later page (After set) reads the count in its own
 // statement. Only a first page with another after it is followed by a
-// count.
+// count. The page and its count are read from one server.
 func (s *Store) Observations(ctx context.Context, release string, f store.ObservationFilter) (store.ObservationPage, error) {
+	var page store.ObservationPage
+	err := s.read(ctx, release, func(db *pgxpool.Pool) error {
+		var err error
+		page, err = s.observations(ctx, db, release, f)
+		return err
+	})
+	if err != nil {
+		return store.ObservationPage{}, err
+	}
+	return page, nil
+}
+
+// observations reads a page of Observations from db.
+func (s *Store) observations(ctx context.Context, db *pgxpool.Pool, release string, f store.ObservationFilter) (store.ObservationPage, error) {
 	c := observationConds(release, f)
 	limit := 0
 	if f.Limit > 0 {
@@ -279,7 +294,7 @@ func (s *Store) Observations(ctx context.Context, release string, f store.Observ
 
 	page := store.ObservationPage{Observations: []store.Observation{}}
 	sc := newObservationScanner(later)
-	n, err := s.rows(ctx, "observations", release, q, args, func(rows pgx.Rows) error {
+	n, err := s.rows(ctx, db, "observations", release, q, args, func(rows pgx.Rows) error {
 		if f.Limit > 0 && len(page.Observations) == f.Limit {
 			// The extra row: another page follows this one, after the
 			// key of the last row read.
@@ -304,7 +319,7 @@ func (s *Store) Observations(ctx context.Context, release string, f store.Observ
 	// last match, has no count: count now.
 	if (!later && page.Next != "") || (later && n == 0) {
 		q := "SELECT count(*) FROM observations WHERE " + c.where()
-		if err := s.pool.QueryRow(ctx, q, withMode(c.args)...).Scan(&page.Total); err != nil {
+		if err := db.QueryRow(ctx, q, withMode(c.args)...).Scan(&page.Total); err != nil {
 			return store.ObservationPage{}, s.wrapErr(err, "count observations")
 		}
 	}
@@ -341,7 +356,8 @@ func (s *Store) maxChunk() int {
 // connection nor an open statement, each statement stays well within the
 // statement timeout however long the download takes, and at most one chunk
 // is in memory. A release never changes once loaded, so the chunks together
-// are exactly what one query would have read.
+// are exactly what one query would have read, and each chunk may come
+// from a different server that has the release.
 func (s *Store) EachObservation(ctx context.Context, release string, f store.ObservationFilter, fn func(store.Observation) error) error {
 	c := observationConds(release, f)
 	after, left := f.After, f.Limit
@@ -357,11 +373,14 @@ func (s *Store) EachObservation(ctx context.Context, release string, f store.Obs
 			n = min(n, left)
 		}
 		q, args := selectObservations(c, after, n, false)
-		chunk = chunk[:0]
-		sc := newObservationScanner(false)
-		_, err := s.rows(ctx, "observations", release, q, args, func(rows pgx.Rows) error {
-			o, err := sc.scan(rows)
-			chunk = append(chunk, o)
+		var sc *observationScanner
+		err := s.read(ctx, release, func(db *pgxpool.Pool) error {
+			chunk, sc = chunk[:0], newObservationScanner(false)
+			_, err := s.rows(ctx, db, "observations", release, q, args, func(rows pgx.Rows) error {
+				o, err := sc.scan(rows)
+				chunk = append(chunk, o)
+				return err
+			})
 			return err
 		})
 		if err != nil {
@@ -402,12 +421,18 @@ func (s *Store) CountObservations(ctx context.Context, release string, f store.O
 	}
 	// $1 is the release id, as in the conditions.
 	var n int
-	err := s.pool.QueryRow(ctx, "SELECT (SELECT count(*) FROM ("+sub+") m) FROM releases WHERE id = $1", withMode(c.args)...).Scan(&n)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, fmt.Errorf("release %q: %w", release, store.ErrNotFound)
-	}
+	err := s.read(ctx, release, func(db *pgxpool.Pool) error {
+		err := db.QueryRow(ctx, "SELECT (SELECT count(*) FROM ("+sub+") m) FROM releases WHERE id = $1", withMode(c.args)...).Scan(&n)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("release %q: %w", release, store.ErrNotFound)
+		}
+		if err != nil {
+			return s.wrapErr(err, "count observations")
+		}
+		return nil
+	})
 	if err != nil {
-		return 0, s.wrapErr(err, "count observations")
+		return 0, err
 	}
 	return n, nil
 }
@@ -425,17 +450,21 @@ func (s *Store) Population(ctx context.Context, release string, f store.Populati
 	if f.To != "" {
 		c.add(c.compare("date", "<=", f.To), nil)
 	}
-	out := []store.PopulationFigure{}
-	_, err := s.rows(ctx, "population", release,
-		"SELECT region, date, value, source, locator FROM population WHERE "+c.where()+" ORDER BY ord",
-		c.args, func(rows pgx.Rows) error {
-			var p store.PopulationFigure
-			if err := rows.Scan(&p.Region, &p.Date, &p.Value, &p.Source, &p.Locator); err != nil {
-				return err
-			}
-			out = append(out, p)
-			return nil
-		})
+	var out []store.PopulationFigure
+	err := s.read(ctx, release, func(db *pgxpool.Pool) error {
+		out = []store.PopulationFigure{}
+		_, err := s.rows(ctx, db, "population", release,
+			"SELECT region, date, value, source, locator FROM population WHERE "+c.where()+" ORDER BY ord",
+			c.args, func(rows pgx.Rows) error {
+				var p store.PopulationFigure
+				if err := rows.Scan(&p.Region, &p.Date, &p.Value, &p.Source, &p.Locator); err != nil {
+					return err
+				}
+				out = append(out, p)
+				return nil
+			})
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -17,9 +17,12 @@ const (
 // WatchReleases listens on a dedicated connection for releases made current
 // by any Store on the same database (this one included) and calls fn with
 // the id of the new current release, after the CurrentRelease cache has been
-// refreshed. When the connection is lost it reconnects with exponential
-// backoff; on reconnecting it re-reads the current release and calls fn if it
-// changed meanwhile, since notifications sent while no one listened are lost.
+// refreshed. With read replicas it listens on the primary (a standby cannot
+// LISTEN), and the cache switches, and fn is called, once the replicas in
+// rotation have replayed the release or the maximum lag has passed. When
+// the connection is lost it reconnects with exponential backoff; on
+// reconnecting it re-reads the current release and calls fn if it changed
+// meanwhile, since notifications sent while no one listened are lost.
 // Failures are logged at 1, 2, 4, 8, ... consecutive attempts, so an outage
 // does not flood the log.
 //
@@ -73,7 +76,7 @@ func (s *Store) listen(ctx context.Context, fn func(id string)) (connected bool,
 	if c := s.current.Load(); c != nil {
 		before = c.rel.ID
 	}
-	if rel, err := s.refreshCurrent(ctx); err == nil && rel.ID != before {
+	if rel, err := s.awaitCurrent(ctx); err == nil && rel.ID != before {
 		fn(rel.ID)
 	}
 	s.log.Info("release watcher: listening", "channel", releaseChannel)
@@ -86,7 +89,7 @@ func (s *Store) listen(ctx context.Context, fn func(id string)) (connected bool,
 			return true, err
 		}
 		id := n.Payload
-		if rel, err := s.refreshCurrent(ctx); err == nil {
+		if rel, err := s.awaitCurrent(ctx); err == nil {
 			// Two loads may commit in quick succession: report what is
 			// current now, which the cache also holds.
 			id = rel.ID
