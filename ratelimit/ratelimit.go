@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -177,7 +178,12 @@ type Limiter struct {
 	limit  redis_rate.Limit
 	local  *local
 	policy string // the RateLimit-Policy header, the same on every response
-	window int    // seconds to refill a whole burst
+	// policyHeader is policy as a header value (shared, read-only), and
+	// quotedName the start of every RateLimit header value: both are built
+	// once, as they are sent on every response.
+	policyHeader []string
+	quotedName   string
+	window       int // seconds to refill a whole burst
 
 	// refused holds, per client, until when Redis last said it has no
 	// token (unix nanoseconds). A client that keeps asking while refused is
@@ -226,6 +232,8 @@ func New(cfg Config, rdb redis.UniversalClient, log *slog.Logger) *Limiter {
 	// takes to refill", which is the same rate as Rate per Period and keeps
 	// r (at most Burst) comparable with q.
 	l.policy = strconv.Quote(cfg.Name) + ";q=" + strconv.Itoa(cfg.Burst) + ";w=" + strconv.Itoa(l.window)
+	l.policyHeader = []string{l.policy}
+	l.quotedName = strconv.Quote(cfg.Name)
 	if rdb != nil {
 		l.gcra = redis_rate.NewLimiter(rdb)
 		l.guard = !honoursDeadlines(rdb)
@@ -445,8 +453,15 @@ func (l *Limiter) Middleware() gin.HandlerFunc {
 		}
 		d := l.take(c.Request.Context(), l.Key(c.Request))
 		h := c.Writer.Header()
-		h.Add("RateLimit-Policy", l.policy)
-		h.Add("RateLimit", strconv.Quote(l.cfg.Name)+";r="+strconv.Itoa(d.remaining)+";t="+strconv.Itoa(ceilSeconds(d.reset)))
+		addHeader(h, "Ratelimit-Policy", l.policyHeader)
+		var b strings.Builder
+		b.Grow(len(l.quotedName) + 24)
+		b.WriteString(l.quotedName)
+		b.WriteString(";r=")
+		b.WriteString(strconv.Itoa(d.remaining))
+		b.WriteString(";t=")
+		b.WriteString(strconv.Itoa(ceilSeconds(d.reset)))
+		addHeader(h, "Ratelimit", []string{b.String()})
 		if d.allowed {
 			l.allowed.Add(1)
 			c.Next()
@@ -458,6 +473,18 @@ func (l *Limiter) Middleware() gin.HandlerFunc {
 		}
 		l.refuse(c, max(1, ceilSeconds(d.retryAfter)))
 	}
+}
+
+// addHeader adds the values v under name, as Header.Add does, but with
+// name already canonical: canonicalising "RateLimit" costs an allocation on
+// every request. v may be shared: a slice of one value has no room to
+// append into, so adding to it copies.
+func addHeader(h http.Header, name string, v []string) {
+	if len(h[name]) == 0 {
+		h[name] = v
+		return
+	}
+	h[name] = append(h[name], v...)
 }
 
 // hold waits for d or until ctx ends.

@@ -2,11 +2,15 @@
 // fastest a bare Gin engine (release mode, no middleware) answers a request
 // that Krimstat answers, measured in the same run.
 //
-//	ceiling ADDR BODY-FILE CONTENT-TYPE
+//	ceiling ADDR BODY-FILE CONTENT-TYPE [HEADER-FILE]
 //	ceiling -pgx DATABASE-URL ADDR BODY-FILE
 //
 // The first form serves one fixed body on every path: the ceiling of a
-// response served from Krimstat's cache.
+// response served from Krimstat's cache. With HEADER-FILE (a response head
+// as curl -D writes it) it also sends every header of that response but
+// Date and Content-Length, which net/http writes: the ceiling of sending
+// Krimstat's whole response, headers included, so that a comparison with it
+// measures Krimstat's own work rather than the size of its headers.
 //
 // The second, the ceiling of an uncached request on PostgreSQL, runs for
 // every request one parameterised SELECT of the observations the request's
@@ -23,6 +27,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -31,6 +36,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/textproto"
 	"net/url"
 	"os"
 	"os/signal"
@@ -51,7 +57,7 @@ func main() {
 	}
 }
 
-const usage = "usage: ceiling ADDR BODY-FILE CONTENT-TYPE | ceiling -pgx DATABASE-URL ADDR BODY-FILE"
+const usage = "usage: ceiling ADDR BODY-FILE CONTENT-TYPE [HEADER-FILE] | ceiling -pgx DATABASE-URL ADDR BODY-FILE"
 
 func run(args []string, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -60,15 +66,27 @@ func run(args []string, stderr io.Writer) error {
 	r := gin.New()
 	var addr string
 	switch {
-	case len(args) == 3 && args[0] != "-pgx":
+	case (len(args) == 3 || len(args) == 4) && args[0] != "-pgx":
 		var file, contentType string
 		addr, file, contentType = args[0], args[1], args[2]
 		body, err := os.ReadFile(file)
 		if err != nil {
 			return err
 		}
-		r.NoRoute(func(c *gin.Context) { c.Data(http.StatusOK, contentType, body) })
-		fmt.Fprintf(stderr, "ceiling: serving %d bytes of %s on %s\n", len(body), contentType, addr)
+		var head http.Header
+		if len(args) == 4 {
+			if head, err = readHead(args[3]); err != nil {
+				return err
+			}
+		}
+		r.NoRoute(func(c *gin.Context) {
+			h := c.Writer.Header()
+			for name, values := range head {
+				h[name] = values
+			}
+			c.Data(http.StatusOK, contentType, body)
+		})
+		fmt.Fprintf(stderr, "ceiling: serving %d bytes of %s and %d more headers on %s\n", len(body), contentType, len(head), addr)
 	case len(args) == 4 && args[0] == "-pgx":
 		var dbURL, file string
 		dbURL, addr, file = args[1], args[2], args[3]
@@ -226,4 +244,27 @@ func (h *selectHandler) selfCheck(r http.Handler, stderr io.Writer) {
 		return
 	}
 	fmt.Fprintf(stderr, "ceiling: GET %s: %d bytes, NOT the same as Krimstat's %d (status %d)\n", self.Self, len(got), len(h.want), w.Code)
+}
+
+// readHead reads the headers of a response head as curl -D writes it (a
+// status line, then "Name: value" lines), leaving out those net/http or
+// c.Data write themselves.
+func readHead(file string) (http.Header, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	tp := textproto.NewReader(bufio.NewReader(bytes.NewReader(b)))
+	if _, err := tp.ReadLine(); err != nil {
+		return nil, fmt.Errorf("%s: status line: %w", file, err)
+	}
+	mh, err := tp.ReadMIMEHeader()
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	h := http.Header(mh)
+	for _, name := range []string{"Date", "Content-Length", "Content-Type"} {
+		h.Del(name)
+	}
+	return h, nil
 }

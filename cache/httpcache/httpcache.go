@@ -213,6 +213,9 @@ type middleware struct {
 // requestKey is a request's cache key and ETag.
 type requestKey struct {
 	key, etag string
+	// etagHeader is etag as a header value, built once with the key so
+	// that a hit adds it without allocating; it is shared and read-only.
+	etagHeader []string
 }
 
 // memoOverhead approximates the bytes an entry costs a memo beyond its
@@ -294,12 +297,13 @@ func (m *middleware) serve(c *gin.Context) {
 		return
 	}
 	key, etag := rk.key, rk.etag
+	etagHeader := rk.etagHeader
 
 	// A listed tag proves the client holds this very key's 200 response, and
 	// a key's response never changes: answer without looking anything up.
 	inm := r.Header.Get("If-None-Match")
 	if inm != "" && !isStar(inm) && matchesETag(inm, etag) {
-		m.notModified(c, etag, modified, HitETag)
+		m.notModified(c, etagHeader, modified, HitETag)
 		return
 	}
 
@@ -343,7 +347,7 @@ func (m *middleware) serve(c *gin.Context) {
 		xcache = HitRedis
 	}
 	if (inm != "" && isStar(inm)) || (inm == "" && notModifiedSince(r, modified)) {
-		m.notModified(c, etag, modified, xcache)
+		m.notModified(c, etagHeader, modified, xcache)
 		return
 	}
 	h := c.Writer.Header()
@@ -355,7 +359,7 @@ func (m *middleware) serve(c *gin.Context) {
 		}
 	}
 	h["Content-Length"] = hd.contentLength
-	m.validators(h, etag, modified, xcache)
+	m.validators(h, etagHeader, modified, xcache)
 	c.Status(http.StatusOK)
 	if r.Method == http.MethodHead {
 		c.Writer.WriteHeaderNow()
@@ -460,7 +464,8 @@ func (m *middleware) requestKey(c *gin.Context, releaseID string, gz bool) (requ
 		canonical = CanonicalQuery(query, m.isList)
 	}
 	key := Key(m.cfg.Revision, releaseID, r.URL.EscapedPath(), canonical, format, gz)
-	return requestKey{key: key, etag: ETag(key)}, memo, true
+	etag := ETag(key)
+	return requestKey{key: key, etag: etag, etagHeader: []string{etag}}, memo, true
 }
 
 // run runs the rest of the chain into a capture, restoring the real writer
@@ -591,8 +596,12 @@ func (m *middleware) replay(c *gin.Context, w *capture) {
 	c.Abort()
 }
 
-func (m *middleware) validators(h http.Header, etag string, modified time.Time, xcache string) {
-	h["Etag"] = []string{etag}
+// xcacheHeaders are the values of X-Cache, built once: a hit then sets its
+// headers without allocating. net/http only reads them.
+var xcacheHeaders = map[string][]string{HitLocal: {HitLocal}, HitRedis: {HitRedis}, Miss: {Miss}, HitETag: {HitETag}}
+
+func (m *middleware) validators(h http.Header, etag []string, modified time.Time, xcache string) {
+	h["Etag"] = etag
 	h["Cache-Control"] = m.cacheControl
 	h["Vary"] = m.vary
 	if !modified.IsZero() {
@@ -603,10 +612,10 @@ func (m *middleware) validators(h http.Header, etag string, modified time.Time, 
 		}
 		h["Last-Modified"] = s.v
 	}
-	h["X-Cache"] = []string{xcache}
+	h["X-Cache"] = xcacheHeaders[xcache]
 }
 
-func (m *middleware) notModified(c *gin.Context, etag string, modified time.Time, xcache string) {
+func (m *middleware) notModified(c *gin.Context, etag []string, modified time.Time, xcache string) {
 	m.validators(c.Writer.Header(), etag, modified, xcache)
 	c.Status(http.StatusNotModified)
 	c.Writer.WriteHeaderNow()
@@ -645,13 +654,23 @@ const (
 	writeGrace   = 5 * time.Second
 	minReadRate  = 32 << 10 // bytes per second
 	maxWriteTime = 30 * time.Second
+	smallBody    = 16 << 10
 )
 
 // writeBody writes a response body under a deadline that grows with its
 // size, so a client that does not read holds the connection, and the body
 // it pins, for seconds rather than the server's whole write timeout. A
 // writer that cannot take deadlines (a test recorder) writes without one.
+//
+// A body of at most smallBody bytes goes into the socket's send buffer
+// at once whether or not the client reads, so it is written without a
+// deadline of its own (the server's write timeout still bounds it): moving
+// the connection's timer costs a cached hit more than anything else here.
 func writeBody(c *gin.Context, body []byte) {
+	if len(body) <= smallBody {
+		_, _ = c.Writer.Write(body)
+		return
+	}
 	d := min(writeGrace+time.Duration(len(body))*time.Second/minReadRate, maxWriteTime)
 	_ = http.NewResponseController(c.Writer).SetWriteDeadline(time.Now().Add(d))
 	_, _ = c.Writer.Write(body)
