@@ -3,8 +3,9 @@
 # HAProxy with deploy/haproxy/krimstat.cfg (issue 15).
 #
 # Runs TestScaleOut (cmd/krimstat/scaleout_test.go) with longer phases. It
-# starts three replicas as processes on one PostgreSQL database and one
-# Redis behind Sentinel (a primary, a replica, three Sentinels), HAProxy in
+# starts three replicas as processes on a PostgreSQL primary of its own,
+# reading from a streaming standby of it (initdb and pg_basebackup on free
+# ports), and one Redis behind Sentinel (a primary, a replica, three Sentinels), HAProxy in
 # front, all on 127.0.0.1, checks that one client's rate limit holds across
 # the replicas, and then runs wrk with bench/scaleout.lua through HAProxy in
 # four phases:
@@ -20,15 +21,14 @@
 # (figure<TAB>value<TAB>ceiling-or-goal<TAB>note) go to stdout, for
 # bench/table.sh.
 #
-# Needs haproxy, wrk, redis-server, redis-sentinel and PostgreSQL
-# (apt-get install -y haproxy wrk redis-server redis-sentinel postgresql).
+# Needs haproxy, wrk, redis-server, redis-sentinel and PostgreSQL's server
+# binaries (apt-get install -y haproxy wrk redis-server redis-sentinel
+# postgresql).
 #
 # Environment (defaults in brackets):
 #   BENCH_SECONDS [10]  least length of each phase (the replica-killed and
 #                       failover phases last until what they wait for is
 #                       over, the release phase until the load is done)
-#   BENCH_PG [postgres://postgres@127.0.0.1:5432]  server to create the
-#                       database on (the test drops it)
 # BENCH_KRIMSTAT is not used: the replicas are the test binary, which
 # serves as krimstat serve does.
 set -euo pipefail
@@ -36,7 +36,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SECONDS_PER_PHASE=${BENCH_SECONDS:-10}
-PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
 
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -46,8 +45,7 @@ log() { echo "scaleout.sh: $*" >&2; }
 
 log "go test -run '^TestScaleOut\$' ./cmd/krimstat/ with phases of ${SECONDS_PER_PHASE}s or more"
 status=0
-DATABASE_URL="$PG/postgres?sslmode=disable" \
-	KRIMSTAT_SCALEOUT_SECONDS=$SECONDS_PER_PHASE KRIMSTAT_SCALEOUT_TSV=$TMP/rows.tsv \
+KRIMSTAT_SCALEOUT_SECONDS=$SECONDS_PER_PHASE KRIMSTAT_SCALEOUT_TSV=$TMP/rows.tsv \
 	go test -count=1 -timeout 15m -run '^TestScaleOut$' -v ./cmd/krimstat/ >"$TMP/test.log" 2>&1 || status=$?
 # The test's lines and its table (and, when it failed, the logs of HAProxy
 # and the replicas).

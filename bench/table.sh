@@ -21,8 +21,8 @@
 #   BENCH_TABLE_TSV         also write the collected rows (phase first) to this file
 #   BENCH_KRIMSTAT          a prebuilt server binary for every phase
 #   and each phase's own (bench/load.sh: BENCH_SECONDS, BENCH_PG, ...;
-#   bench/scale: BENCH_PG; bench/scaleout.sh: BENCH_SECONDS, BENCH_PG, and
-#   not BENCH_KRIMSTAT: its replicas are its test binary).
+#   bench/scale: BENCH_PG; bench/scaleout.sh: BENCH_SECONDS, and neither BENCH_PG
+#   (its PostgreSQL is its own) nor BENCH_KRIMSTAT (its replicas are its test binary)).
 set -uo pipefail
 
 cd "$(dirname "$0")/.."

@@ -58,6 +58,33 @@ func BenchmarkBareGin(b *testing.B) {
 	}
 }
 
+// BenchmarkBareGinSameHeaders is BenchmarkBareGin sending every header of
+// the served hit too: what is left between it and BenchmarkServedHit is
+// Krimstat's own work (middleware, cache lookup), not the size of its
+// answer.
+func BenchmarkBareGinSameHeaders(b *testing.B) {
+	h, path, body := servedRouter(b)
+	req := httptest.NewRequest("GET", path, nil)
+	req.RemoteAddr = "192.0.2.1:1234"
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	head := rec.Header().Clone()
+	head.Del("Content-Type")
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.NoRoute(func(c *gin.Context) {
+		h := c.Writer.Header()
+		for name, values := range head {
+			h[name] = values
+		}
+		c.Data(http.StatusOK, "application/json; charset=utf-8", body)
+	})
+	b.ReportAllocs()
+	for b.Loop() {
+		r.ServeHTTP(httptest.NewRecorder(), req)
+	}
+}
+
 // servedRouter returns serve's router on the embedded release with the
 // default configuration plus metrics, the path benchmarked and its body.
 func servedRouter(b *testing.B) (http.Handler, string, []byte) {

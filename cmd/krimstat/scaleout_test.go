@@ -73,7 +73,8 @@ func TestScaleOutReplica(t *testing.T) {
 }
 
 // TestScaleOut runs three replicas of `krimstat serve` as processes on one
-// PostgreSQL database and one Sentinel-managed Redis, behind Debian's
+// PostgreSQL primary, reading from its streaming standby
+// (DATABASE_READ_URL), and one Sentinel-managed Redis, behind Debian's
 // HAProxy with deploy/haproxy/krimstat.cfg, all on the loopback, and puts
 // them under wrk load (bench/scaleout.lua) through HAProxy in four phases:
 //
@@ -108,12 +109,17 @@ func TestScaleOut(t *testing.T) {
 	phaseLength := scaleoutSeconds(t)
 	script := filepath.Join(testenv.RepoRoot(t), "bench", "scaleout.lua")
 
-	dbURL := testenv.PostgresURL(t)
+	// A primary with a streaming replica, as operators run PostgreSQL: the
+	// replicas read from the standby, and a new release reaches them
+	// only once the standby has replayed it.
+	pg := testenv.StartPostgresReplica(t)
+	dbURL := pg.PrimaryURL
 	loadBundled(t, dbURL)
 	sentinel := testenv.StartSentinel(t)
 	env := map[string]string{
-		"DATABASE_URL": dbURL,
-		"REDIS_URL":    sentinel.URL,
+		"DATABASE_URL":      dbURL,
+		"DATABASE_READ_URL": pg.ReplicaURL,
+		"REDIS_URL":         sentinel.URL,
 		// As in deploy/haproxy/krimstat.cfg's header.
 		"KRIMSTAT_TRUSTED_PROXIES":      "127.0.0.1/32",
 		"KRIMSTAT_MAX_CONNS_PER_CLIENT": "0",
