@@ -29,21 +29,6 @@ const (
 	markListen    = "# test: listen"
 )
 
-// nginxBinary returns Debian's nginx, or skips the test (fails it under
-// CI=true) when there is none.
-func nginxBinary(t *testing.T) string {
-	t.Helper()
-	if p, err := exec.LookPath("nginx"); err == nil {
-		return p
-	}
-	// sbin is not on every user's PATH.
-	if _, err := os.Stat("/usr/sbin/nginx"); err == nil {
-		return "/usr/sbin/nginx"
-	}
-	testenv.Missing(t, "nginx (apt-get install -y nginx)")
-	return ""
-}
-
 // edgeConf returns the deploy configuration with its cache in prefix, its
 // upstream at upstream (host:port) and listening on listen (host:port). It
 // fails the test when a marked line is missing, so the file and its tests
@@ -82,7 +67,7 @@ func edgeConf(t *testing.T, prefix, upstream, listen string) string {
 // own, and returns its base URL. It is stopped when the test ends.
 func startNginx(t *testing.T, upstream string) string {
 	t.Helper()
-	bin := nginxBinary(t)
+	bin := testenv.Sbin(t, "nginx")
 	prefix := t.TempDir()
 	for _, d := range []string{"cache", "tmp"} {
 		if err := os.MkdirAll(filepath.Join(prefix, d), 0o755); err != nil {
@@ -226,7 +211,7 @@ func mustEdgeGet(t *testing.T, url string, header ...string) (int, http.Header) 
 // s-maxage plus a request after the API does; (c) with the API stopped,
 // nginx still answers 200 from its stale copy.
 func TestEdgeCache(t *testing.T) {
-	nginxBinary(t)
+	testenv.Sbin(t, "nginx")
 	dbURL := testenv.PostgresURL(t)
 	loadBundled(t, dbURL)
 	// Short, so that the test is quick, but longer than a burst of requests

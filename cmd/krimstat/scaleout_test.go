@@ -101,7 +101,7 @@ func TestScaleOutReplica(t *testing.T) {
 // length of a phase. Without haproxy, wrk, redis-sentinel or PostgreSQL it
 // is skipped, except under CI=true, where it fails.
 func TestScaleOut(t *testing.T) {
-	haproxyBin := haproxyBinary(t)
+	haproxyBin := testenv.Sbin(t, "haproxy")
 	wrkBin, err := exec.LookPath("wrk")
 	if err != nil {
 		testenv.Missing(t, "wrk (apt-get install -y wrk)")
@@ -303,21 +303,6 @@ const (
 	wrkThreads     = 2
 	wrkConnections = 32
 )
-
-// haproxyBinary returns Debian's haproxy, or skips the test (fails it under
-// CI=true) when there is none.
-func haproxyBinary(t *testing.T) string {
-	t.Helper()
-	if p, err := exec.LookPath("haproxy"); err == nil {
-		return p
-	}
-	// sbin is not on every user's PATH.
-	if _, err := os.Stat("/usr/sbin/haproxy"); err == nil {
-		return "/usr/sbin/haproxy"
-	}
-	testenv.Missing(t, "haproxy (apt-get install -y haproxy)")
-	return ""
-}
 
 // scaleoutSeconds returns the least length of a phase of TestScaleOut:
 // KRIMSTAT_SCALEOUT_SECONDS, or 3 s.

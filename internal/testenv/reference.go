@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 )
@@ -46,4 +47,25 @@ func Missing(t testing.TB, what string) {
 		t.Fatalf("%s is not available, and CI=true requires it", what)
 	}
 	t.Skipf("%s is not available; skipping (under CI=true this fails)", what)
+}
+
+// Sbin returns the path of the Debian program name (nginx, haproxy), looked
+// up on PATH and then in /usr/sbin, which is not on every user's PATH. When
+// there is none the test is skipped, or failed under CI=true, naming the
+// package that installs it.
+func Sbin(t testing.TB, name string) string {
+	t.Helper()
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	if p := filepath.Join("/usr/sbin", name); fileExists(p) {
+		return p
+	}
+	Missing(t, name+" (apt-get install -y "+name+")")
+	return ""
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
