@@ -479,7 +479,9 @@ tsv() {
 		rps=$(rounds reqs cached)
 		printf 'cached_rps\t%s\t%s\t%s, medians of %s alternating rounds; ceiling: bare Gin serving the same %s bytes\n' \
 			"$rps" "$CEIL" "$run" "$ROUNDS" "$(wc -c <"$TMP/body")"
-		printf 'cached_vs_ceiling\t%s\t>=0.9\tissue 14 measured 1.0; keep it\n' "$(ratio "$rps" "$CEIL")"
+		# Issue 14 measured 1.0 against the body alone when a hit sent fewer
+		# headers; the goal is stated against the same whole response.
+		printf 'cached_vs_ceiling\t%s\t\tagainst the body alone; issue 14 measured 1.0 when a hit sent fewer headers\n' "$(ratio "$rps" "$CEIL")"
 		printf 'cached_vs_ceiling_same_headers\t%s\t>=0.9\tceiling: bare Gin sending the same body and the same %s headers (%s req/s)\n' \
 			"$(ratio "$rps" "$CEIL_HEAD")" "$(grep -c ':' "$TMP/head")" "$CEIL_HEAD"
 		printf 'cached_cpu_us_per_req\t%s\t%s\tCPU time of the server per request; ceiling: bare Gin (with the same headers: %s)\n' \
