@@ -52,12 +52,8 @@ POLL_PID=""
 DB=""
 
 log() { echo "edge.sh: $*" >&2; }
-
-stop_pid() {
-	[[ -n $1 ]] || return 0
-	kill "$1" 2>/dev/null || true
-	wait "$1" 2>/dev/null || true
-}
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 cleanup() {
 	stop_pid "$POLL_PID"
@@ -70,31 +66,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# free_port prints a port nothing on 127.0.0.1 listens on.
-free_port() {
-	local i port
-	for i in $(seq 1 100); do
-		port=$((20000 + RANDOM % 30000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-			echo "$port"
-			return 0
-		fi
-	done
-	log "no free port found"
-	return 1
-}
-
-# wait_http URL: waits up to 30 s for URL to answer 200.
-wait_http() {
-	local i
-	for i in $(seq 1 300); do
-		curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	log "$1 did not answer 200 within 30s"
-	return 1
-}
 
 # run_wrk NAME URL: runs wrk, keeps its output in $TMP/NAME.wrk.
 run_wrk() {
@@ -114,7 +85,6 @@ pct() {
 		printf "%.2f", v
 	}' "$TMP/$1.wrk"
 }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "?" }'; }
 
 # Build.
 if [[ -n ${BENCH_KRIMSTAT:-} ]]; then

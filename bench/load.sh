@@ -103,36 +103,11 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 log() { echo "load.sh: $*" >&2; }
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 # phase NAME: whether BENCH_PHASES names it.
 phase() { [[ $PHASES == *,$1,* ]]; }
-
-# free_port prints a port nothing on 127.0.0.1 listens on.
-free_port() {
-	local i port
-	for i in $(seq 1 100); do
-		port=$((20000 + RANDOM % 30000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-			echo "$port"
-			return 0
-		fi
-	done
-	log "no free port found"
-	return 1
-}
-
-# wait_http URL: waits up to 30 s for URL to answer 200.
-wait_http() {
-	local i
-	for i in $(seq 1 300); do
-		if curl -fsS -o /dev/null "$1" 2>/dev/null; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	log "$1 did not answer 200 within 30s"
-	return 1
-}
 
 # wait_redis PORT: waits up to 5 s for a Redis on PORT to answer PING.
 wait_redis() {
@@ -225,11 +200,6 @@ start_server() {
 	wait_http "$SERVER_URL$BENCH_PATH" || { tail -20 "$TMP/$name.log" >&2; exit 1; }
 }
 
-stop_pid() {
-	kill "$1" 2>/dev/null || true
-	wait "$1" 2>/dev/null || true
-}
-
 # run_wrk NAME URL [wrk args...]: runs wrk, keeps its output in $TMP/NAME.wrk.
 run_wrk() {
 	local name=$1 url=$2
@@ -255,7 +225,6 @@ pct() {
 
 non2xx() { awk '/Non-2xx or 3xx responses:/ {print $NF}' "$TMP/$1.wrk" | grep . || echo 0; }
 socket_errors() { grep -h 'Socket errors:' "$TMP/$1.wrk" | sed 's/^ *Socket errors: //' | grep . || echo none; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "?" }'; }
 
 # median V...: the median of numbers.
 median() {

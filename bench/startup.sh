@@ -50,6 +50,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 log() { echo "startup.sh: $*" >&2; }
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 SRC=${BENCH_KRIMSTAT:-}
 if [[ -z $SRC ]]; then
@@ -71,20 +73,6 @@ mkfifo "$TMP/tick"
 exec 9<>"$TMP/tick"
 pause() { read -r -t "$1" -u 9 _ || true; }
 POLL_S=$(awk -v ms="$POLL_MS" 'BEGIN { printf "%.3f", ms / 1000 }')
-
-# free_port prints a port nothing on 127.0.0.1 listens on.
-free_port() {
-	local i port
-	for i in $(seq 1 100); do
-		port=$((20000 + RANDOM % 30000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-			echo "$port"
-			return 0
-		fi
-	done
-	log "no free port found"
-	return 1
-}
 
 # ready PORT: one GET /readyz over /dev/tcp; true on a 200.
 ready() {

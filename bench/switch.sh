@@ -75,29 +75,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 log() { echo "switch.sh: $*" >&2; }
-
-free_port() {
-	local i port
-	for i in $(seq 1 100); do
-		port=$((20000 + RANDOM % 30000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-			echo "$port"
-			return 0
-		fi
-	done
-	log "no free port found"
-	return 1
-}
-
-wait_http() {
-	local i
-	for i in $(seq 1 300); do
-		curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	log "$1 did not answer 200 within 30s"
-	return 1
-}
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 # redis_flush URL: empties the Redis database of URL (redis://host:port/db),
 # over bash's /dev/tcp so that redis-cli is not required.
@@ -116,7 +95,6 @@ redis_flush() {
 # stat FILE NAME: a figure of switch.lua's summary line in wrk's output.
 stat() { sed -n "s/.*switch\.lua:.* $2=\([0-9]*\).*/\1/p" "$1" | head -1; }
 ms() { awk -v us="$1" 'BEGIN { printf "%.1f", us / 1000 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "?" }'; }
 median() {
 	printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END {
 		if (NR == 0) print "?"; else if (NR % 2) print a[(NR + 1) / 2]; else printf "%.2f", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
