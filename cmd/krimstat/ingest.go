@@ -50,13 +50,10 @@ func ingestCmd(ctx context.Context, args []string, getenv func(string) string, s
 
 	var pg *postgres.Store
 	if dbURL != "" {
-		if pg, err = postgres.Open(ctx, dbURL, postgres.WithLogger(log)); err != nil {
+		if pg, err = openPrimary(ctx, dbURL, log); err != nil {
 			return fmt.Errorf("ingest: %w", err)
 		}
 		defer pg.Close()
-		if err := pg.CheckSchema(ctx); err != nil {
-			return fmt.Errorf("ingest: %w (run krimstat migrate)", err)
-		}
 		// The store is set here, where it is open, because a nil
 		// *postgres.Store in the interface would not compare equal to nil.
 		if !f.bundled {
@@ -182,4 +179,19 @@ func writeAtomic(path string, data []byte) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// openPrimary opens the PostgreSQL store that ingest and sync load releases
+// into, and checks that its schema is current. Loads go to the primary
+// only: read replicas are serve's.
+func openPrimary(ctx context.Context, url string, log *slog.Logger) (*postgres.Store, error) {
+	pg, err := postgres.Open(ctx, url, postgres.WithLogger(log))
+	if err != nil {
+		return nil, err
+	}
+	if err := pg.CheckSchema(ctx); err != nil {
+		pg.Close()
+		return nil, fmt.Errorf("%w (run krimstat migrate)", err)
+	}
+	return pg, nil
 }

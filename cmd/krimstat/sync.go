@@ -121,13 +121,10 @@ func syncCmd(ctx context.Context, args []string, getenv func(string) string, std
 	log := slog.New(slog.NewJSONHandler(stdout, nil))
 	var pg *postgres.Store
 	if dbURL != "" {
-		if pg, err = postgres.Open(ctx, dbURL, postgres.WithLogger(log)); err != nil {
+		if pg, err = openPrimary(ctx, dbURL, log); err != nil {
 			return fmt.Errorf("sync: %w", err)
 		}
 		defer pg.Close()
-		if err := pg.CheckSchema(ctx); err != nil {
-			return fmt.Errorf("sync: %w (run krimstat migrate)", err)
-		}
 	}
 	s := syncRun{flags: f, src: src, cfg: cfg, gate: thresholds, pg: pg, stdout: stdout}
 	var m syncMetrics
